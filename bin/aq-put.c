@@ -1,0 +1,284 @@
+/*
+ * aq-put: put jobs in a queue.
+ *
+ * One invocation is one transaction: the jobs of a batch (-b) are put all
+ * together or not at all, and an id is printed only once its job is
+ * durably committed.  Every option is checked before the environment is
+ * opened, so a bad one changes nothing.
+ */
+#include "config.h"
+
+#include <err.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "aq.h"
+
+extern char **environ;
+
+static char binsh[] = "/bin/sh", dashc[] = "-c", sh[] = "sh", job[] = "job";
+
+static void __attribute__((noreturn))
+usage(int code)
+{
+	fprintf(code ? stderr : stdout,
+	    "usage: aq-put [-hV] [--at-most-once] [--hold] [-d dir] [--at time]\n"
+	    "              [--deadline time] [-n name] [-p priority] [-Q quota]\n"
+	    "              [-q queue] [--retries n] [--retry-delay duration]\n"
+	    "              [--timeout duration] [--] command [argument ...]\n"
+	    "       aq-put [options] -c text\n"
+	    "       aq-put [options] -b\n");
+	exit(code);
+}
+
+enum {
+	O_AT = 256, O_AT_MOST_ONCE, O_DEADLINE, O_HOLD, O_RETRIES,
+	O_RETRY_DELAY, O_TIMEOUT
+};
+
+static const struct option longopts[] = {
+	{ "at", required_argument, NULL, O_AT },
+	{ "at-most-once", no_argument, NULL, O_AT_MOST_ONCE },
+	{ "batch", no_argument, NULL, 'b' },
+	{ "command", required_argument, NULL, 'c' },
+	{ "deadline", required_argument, NULL, O_DEADLINE },
+	{ "dir", required_argument, NULL, 'd' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "hold", no_argument, NULL, O_HOLD },
+	{ "name", required_argument, NULL, 'n' },
+	{ "priority", required_argument, NULL, 'p' },
+	{ "queue", required_argument, NULL, 'q' },
+	{ "quota", required_argument, NULL, 'Q' },
+	{ "retries", required_argument, NULL, O_RETRIES },
+	{ "retry-delay", required_argument, NULL, O_RETRY_DELAY },
+	{ "timeout", required_argument, NULL, O_TIMEOUT },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 }
+};
+
+/*
+ * Check that a line is something sh can run on its own: no unterminated
+ * quote and no trailing backslash.  Returns NULL or what is wrong.
+ */
+static const char *
+check_line(const char *s)
+{
+	char q = 0;
+
+	for (; *s != '\0'; s++) {
+		if (q == '\'') {
+			if (*s == '\'')
+				q = 0;
+		} else if (*s == '\\') {
+			if (*++s == '\0')
+				return "trailing backslash";
+		} else if (q == '"') {
+			if (*s == '"')
+				q = 0;
+		} else if (*s == '\'' || *s == '"')
+			q = *s;
+	}
+	return q ? "unterminated quote" : NULL;
+}
+
+/* Read the batch: one shell job per line; all checked before any put. */
+static size_t
+read_batch(struct aq_job *tmpl, struct aq_job **jobsp)
+{
+	struct aq_job *jobs = NULL;
+	size_t n = 0, cap = 0, size = 0;
+	char *line = NULL, **argv;
+	const char *why;
+	ssize_t len;
+	long lineno = 0;
+
+	while ((len = getline(&line, &size, stdin)) != -1) {
+		lineno++;
+		if (memchr(line, '\0', len) != NULL)
+			errx(65, "line %ld: NUL byte", lineno);
+		if (len > 0 && line[len - 1] == '\n')
+			line[--len] = '\0';
+		if (line[strspn(line, " \t")] == '\0' ||
+		    line[strspn(line, " \t")] == '#')
+			continue;
+		if ((why = check_line(line)) != NULL)
+			errx(65, "line %ld: %s", lineno, why);
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			if ((jobs = reallocarray(jobs, cap, sizeof(*jobs))) ==
+			    NULL)
+				err(75, "cannot read batch");
+		}
+		if ((argv = calloc(4, sizeof(*argv))) == NULL ||
+		    (argv[2] = strdup(line)) == NULL)
+			err(75, "cannot read batch");
+		argv[0] = binsh;
+		argv[1] = dashc;
+		jobs[n] = *tmpl;
+		jobs[n].argv = argv;
+		n++;
+	}
+	if (ferror(stdin))
+		err(65, "cannot read batch");
+	free(line);
+	*jobsp = jobs;
+	return n;
+}
+
+/* The environment to store: ours, less "_", which differs every time. */
+static char **
+job_environ(void)
+{
+	char **env;
+	size_t i, n = 0;
+
+	for (i = 0; environ[i] != NULL; i++)
+		;
+	if ((env = calloc(i + 1, sizeof(*env))) == NULL)
+		err(75, "cannot copy the environment");
+	for (i = 0; environ[i] != NULL; i++)
+		if (strncmp(environ[i], "_=", 2) != 0)
+			env[n++] = environ[i];
+	return env;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct aq_job tmpl, *jobs = NULL;
+	struct aq *aq;
+	const char *dir = NULL, *shell = NULL, *errstr;
+	char cwd[PATH_MAX], *argv_c[4];
+	int batch = 0, ch, rc;
+	aq_time now = aq_now();
+	size_t i, n;
+
+	memset(&tmpl, 0, sizeof(tmpl));
+	while ((ch = getopt_long(argc, argv, "+bc:d:hn:p:Q:q:V", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'b':
+			batch = 1;
+			break;
+		case 'c':
+			shell = optarg;
+			break;
+		case 'd':
+			dir = optarg;
+			break;
+		case 'h':
+			usage(0);
+		case 'n':
+			if (!aq_valid_name(optarg))
+				errx(65, "bad job name '%s'", optarg);
+			tmpl.name = optarg;
+			break;
+		case 'p':
+			tmpl.priority = (int32_t)strtonum(optarg, -1000000,
+			    1000000, &errstr);
+			if (errstr != NULL)
+				errx(65, "bad priority '%s'", optarg);
+			break;
+		case 'Q':
+			/* Quotas come with aq-quota: none exists yet. */
+			errx(65, "unknown quota '%s'", optarg);
+		case 'q':
+			if (!aq_valid_name(optarg))
+				errx(65, "bad queue name '%s'", optarg);
+			tmpl.queue = optarg;
+			break;
+		case 'V':
+			printf("aq-put (aq) %s\n", PACKAGE_VERSION);
+			return 0;
+		case O_AT:
+			if (aq_parse_time(optarg, now, &tmpl.begin) != AQ_OK)
+				errx(65, "bad time '%s'", optarg);
+			break;
+		case O_AT_MOST_ONCE:
+			tmpl.flags |= AQ_JOB_AT_MOST_ONCE;
+			break;
+		case O_DEADLINE:
+			if (aq_parse_time(optarg, now, &tmpl.deadline) !=
+			    AQ_OK) {
+				int64_t d;
+
+				if (aq_parse_duration(optarg, &d) != AQ_OK)
+					errx(65, "bad time '%s'", optarg);
+				tmpl.deadline = now + d;
+			}
+			break;
+		case O_HOLD:
+			tmpl.flags |= AQ_JOB_HOLD;
+			break;
+		case O_RETRIES:
+			tmpl.retries = (int)strtonum(optarg, 0, 1000, &errstr);
+			if (errstr != NULL)
+				errx(65, "bad retry count '%s'", optarg);
+			break;
+		case O_RETRY_DELAY:
+			if (aq_parse_duration(optarg, &tmpl.retry_delay) !=
+			    AQ_OK)
+				errx(65, "bad duration '%s'", optarg);
+			break;
+		case O_TIMEOUT:
+			if (aq_parse_duration(optarg, &tmpl.timeout) != AQ_OK ||
+			    tmpl.timeout == 0)
+				errx(65, "bad duration '%s'", optarg);
+			break;
+		default:
+			usage(64);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (batch + (shell != NULL) + (argc > 0) != 1)
+		usage(64);
+
+	if (getcwd(cwd, sizeof(cwd)) == NULL)
+		err(65, "cannot get the working directory");
+	tmpl.cwd = cwd;
+	tmpl.envp = job_environ();
+	if (batch) {
+		tmpl.flags |= AQ_JOB_SHELL;
+		if (tmpl.name == NULL)
+			tmpl.name = sh;
+		if ((n = read_batch(&tmpl, &jobs)) == 0)
+			return 0;
+	} else {
+		n = 1;
+		jobs = &tmpl;
+		if (shell != NULL) {
+			argv_c[0] = binsh;
+			argv_c[1] = dashc;
+			argv_c[2] = (char *)shell;
+			argv_c[3] = NULL;
+			tmpl.argv = argv_c;
+			tmpl.flags |= AQ_JOB_SHELL;
+			if (tmpl.name == NULL)
+				tmpl.name = sh;
+		} else {
+			tmpl.argv = argv;
+			if (tmpl.name == NULL)
+				tmpl.name = strrchr(argv[0], '/') ?
+				    strrchr(argv[0], '/') + 1 : argv[0];
+			if (!aq_valid_name(tmpl.name))
+				tmpl.name = job;
+		}
+	}
+
+	if ((rc = aq_open(&aq, dir, AQ_OPEN_CREATE)) != AQ_OK)
+		errx(rc, "%s", aq_error());
+	rc = aq_put(aq, jobs, n);
+	aq_close(aq);
+	if (rc != AQ_OK)
+		errx(rc, "%s", aq_error());
+	for (i = 0; i < n; i++)
+		printf("%llu\n", (unsigned long long)jobs[i].id);
+	if (fflush(stdout) == EOF || ferror(stdout))
+		err(75, "cannot write job ids");
+	return 0;
+}

@@ -1,0 +1,303 @@
+/*
+ * aq.h: the interface of libaq, the persistent transactional job queue.
+ *
+ * Every program of aq is a thin shell over these calls.  libaq never prints
+ * and never exits: each call returns an aq_err, which is also the exit
+ * status the program should use, and aq_error() gives a one-line message
+ * that names what failed and the object concerned.  Berkeley DB types never
+ * appear here; only lib/ includes <db.h>.
+ *
+ * A process has at most one open environment at a time: the environment
+ * is joined through fcntl(2) locks, which belong to the process, so a
+ * second handle in the same process could not be told apart from the first.
+ * libaq installs handlers for SIGALRM and SIGURG while an environment is
+ * open (see libaq(3)); programs must leave those two signals to it.
+ */
+#ifndef AQ_H
+#define AQ_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Error codes: each is the exit status a program reports (sysexits(3)). */
+enum aq_err {
+	AQ_OK = 0,
+	AQ_NO = 1,		/* nothing to claim, wait timed out */
+	AQ_EUSAGE = 64,		/* bad use of a program */
+	AQ_EINPUT = 65,		/* bad time, duration, job spec, batch line */
+	AQ_ENOENT = 66,		/* no such job, queue or quota */
+	AQ_EUNAVAIL = 69,	/* environment missing, locked out, unusable */
+	AQ_EINTERNAL = 70,	/* internal error, corrupt data */
+	AQ_ECREATE = 73,	/* cannot create the environment */
+	AQ_EAGAIN = 75,		/* busy, out of space: try again */
+	AQ_EPERM = 77		/* permission denied */
+};
+
+/* Microseconds since the Unix epoch, UTC. */
+typedef int64_t aq_time;
+#define AQ_SEC	((int64_t)1000000)
+
+enum aq_state { AQ_PENDING = 0, AQ_ACTIVE = 1, AQ_DONE = 2 };
+
+/* Why a pending job waits; AQ_READY means it does not. */
+enum aq_reason {
+	AQ_READY = 0, AQ_SCHEDULED, AQ_BLOCKED, AQ_HELD, AQ_QUOTA,
+	AQ_NREASONS
+};
+
+enum aq_outcome {
+	AQ_NONE = 0, AQ_OUT_OK, AQ_OUT_FAILED, AQ_OUT_TIMEOUT, AQ_OUT_EXPIRED,
+	AQ_OUT_CANCELLED, AQ_OUT_LOST, AQ_OUT_SKIPPED,
+	AQ_NOUTCOMES
+};
+
+/* Job flags. */
+#define AQ_JOB_SHELL		0x01	/* argv is {"/bin/sh", "-c", text} */
+#define AQ_JOB_HOLD		0x02	/* held: never claimed until released */
+#define AQ_JOB_AT_MOST_ONCE	0x04	/* an interruption makes it lost */
+
+#define AQ_UUID_LEN	16
+#define AQ_NAME_MAX	255	/* queue and job names, in bytes */
+
+/*
+ * A job as stored.  aq_put() reads the fields a caller sets (argv, envp,
+ * cwd, queue, name, priority, begin, deadline, timeout, retries,
+ * retry_delay, flags); libaq sets the rest.  Jobs returned by libaq are
+ * allocated as one block: free them with aq_job_free().
+ */
+struct aq_job {
+	uint64_t	 id;
+	char		*queue;
+	char		*name;
+	char	       **argv;		/* NULL-terminated */
+	char	       **envp;		/* NULL-terminated, or NULL */
+	char		*cwd;
+	int32_t		 priority;	/* higher first */
+	unsigned	 flags;		/* AQ_JOB_* */
+	aq_time		 created;
+	aq_time		 begin;		/* begin after; 0: at once */
+	aq_time		 deadline;	/* begin by; 0: none */
+	int64_t		 timeout;	/* run time limit, usec; 0: none */
+	int		 retries;
+	int64_t		 retry_delay;	/* usec */
+
+	enum aq_state	 state;
+	enum aq_reason	 reason;	/* pending jobs */
+	enum aq_outcome	 outcome;	/* done jobs */
+	int		 attempt;	/* claims so far */
+	int		 interrupts;	/* claims ended by a lost lease */
+	int		 exit_code;	/* -1: none */
+	int		 signal;	/* 0: none */
+	unsigned char	 worker[AQ_UUID_LEN];	/* all zero: none */
+	aq_time		 started;
+	aq_time		 ended;
+	aq_time		 lease;		/* active jobs: lease runs out */
+	int64_t		 utime, stime;	/* usec, of the last run */
+	int64_t		 maxrss;	/* KiB */
+	int64_t		 output_size;	/* bytes */
+};
+
+/* How a claimed job ended, for aq_done(). */
+struct aq_result {
+	enum aq_outcome	 outcome;	/* AQ_NONE: from exit_code/signal */
+	int		 exit_code;	/* -1: none */
+	int		 signal;	/* 0: none */
+	int64_t		 utime, stime, maxrss, output_size;
+};
+
+/* What to claim, for aq_claim(). */
+struct aq_claim_opts {
+	const char	*const *queues;	/* NULL: the default queue */
+	size_t		 nqueues;
+	unsigned char	 owner[AQ_UUID_LEN];	/* the claimer */
+	int64_t		 lease;		/* usec; 0: AQ_LEASE_DEFAULT */
+};
+#define AQ_LEASE_DEFAULT	(300 * AQ_SEC)
+#define AQ_DEFAULT_QUEUE	"default"
+
+/* Counts of one queue, for aq_overview(). */
+struct aq_queue_stat {
+	char		 name[AQ_NAME_MAX + 1];
+	uint64_t	 pending[AQ_NREASONS];
+	uint64_t	 active;
+	uint64_t	 done[AQ_NOUTCOMES];
+};
+
+struct aq_overview {
+	struct aq_queue_stat	*queues;
+	size_t			 nqueues;
+};
+
+/* Which jobs aq_list() visits. */
+struct aq_filter {
+	const char	*queue;		/* NULL: every queue */
+	int		 state;		/* -1: every state */
+};
+
+struct aq;
+
+/* ---- env.c: the environment ---- */
+
+#define AQ_OPEN_CREATE	0x01	/* create the environment if missing */
+
+/*
+ * Open the environment in home (NULL: $AQ_HOME, else
+ * ${XDG_STATE_HOME:-$HOME/.local/state}/aq), recovering it first if a
+ * process died inside it.  With AQ_OPEN_CREATE a missing home is created,
+ * 0700, or 0770 files in a setgid group-writable directory.  Errors:
+ * AQ_EUNAVAIL (missing, newer format, other libdb, busy recovery),
+ * AQ_ECREATE, AQ_EPERM (world-writable or unreadable home), AQ_EAGAIN.
+ * On success *aqp is the handle; close it with aq_close().
+ */
+int		 aq_open(struct aq **aqp, const char *home, int flags);
+
+/* Leave the environment and free the handle; NULL is allowed. */
+void		 aq_close(struct aq *aq);
+
+/* The home directory of an open handle. */
+const char	*aq_home(const struct aq *aq);
+
+/*
+ * Resolve the home directory as aq_open() would, into buf.  Returns
+ * AQ_OK, or AQ_EUNAVAIL if no home can be named (no $HOME).
+ */
+int		 aq_default_home(char *buf, size_t size);
+
+/*
+ * Checkpoint the environment and remove log files no longer needed.
+ * Workers call it now and then; aq_close() does it when enough log has
+ * accumulated.  Errors as for any operation.
+ */
+int		 aq_checkpoint(struct aq *aq);
+
+/* How many times this process took part in a recovery (for tests). */
+unsigned	 aq_recoveries(const struct aq *aq);
+
+/* ---- job.c: putting, claiming, ending jobs ---- */
+
+/*
+ * Put n jobs in one transaction: all or none.  Each job's id is set.
+ * Errors: AQ_EINPUT (empty argv, bad queue or name), AQ_EAGAIN.
+ */
+int		 aq_put(struct aq *aq, struct aq_job *jobs, size_t n);
+
+/*
+ * Claim the next job of the given queues for owner, with a lease.  Jobs
+ * whose lease ran out are put back first.  Returns AQ_OK with *jobp set
+ * (free with aq_job_free()), or AQ_NO when nothing is claimable; then
+ * *next, if not NULL, is when a scheduled job becomes due (0: none known).
+ */
+int		 aq_claim(struct aq *aq, const struct aq_claim_opts *opts,
+		    struct aq_job **jobp, aq_time *next);
+
+/*
+ * As aq_claim(), waiting up to timeout usec (negative: for ever) for a
+ * job to be put, without polling faster than poll usec.  AQ_NO when the
+ * time ran out.
+ */
+int		 aq_claim_wait(struct aq *aq, const struct aq_claim_opts *opts,
+		    int64_t timeout, int64_t poll, struct aq_job **jobp);
+
+/*
+ * End active job id with result r.  owner NULL: whoever holds it.
+ * Errors: AQ_ENOENT (no such job), AQ_NO (not active, or held by another
+ * owner: nothing is changed).
+ */
+int		 aq_done(struct aq *aq, uint64_t id,
+		    const unsigned char *owner, const struct aq_result *r);
+
+/*
+ * Give active job id back: pending again, claimable after delay usec.
+ * The attempt is not counted as an interruption.  Errors as aq_done().
+ */
+int		 aq_release(struct aq *aq, uint64_t id,
+		    const unsigned char *owner, int64_t delay);
+
+/* Extend the lease of active job id to now + lease usec.  As aq_done(). */
+int		 aq_touch(struct aq *aq, uint64_t id,
+		    const unsigned char *owner, int64_t lease);
+
+/* Read job id.  AQ_ENOENT if there is none.  Free with aq_job_free(). */
+int		 aq_get(struct aq *aq, uint64_t id, struct aq_job **jobp);
+
+/* Free a job returned by libaq; NULL is allowed. */
+void		 aq_job_free(struct aq_job *job);
+
+/* ---- status.c: looking ---- */
+
+/*
+ * Call fn for each job the filter accepts, in id order.  The jobs are read
+ * in short transactions of a few hundred and fn runs outside them, so fn
+ * may block (a pipe to a pager) without holding up anyone.  A non-zero
+ * return from fn stops the walk and is returned.  The job passed to fn is
+ * freed after fn returns.
+ */
+int		 aq_list(struct aq *aq, const struct aq_filter *f,
+		    int (*fn)(const struct aq_job *, void *), void *arg);
+
+/*
+ * Count jobs per queue, by state, reason and outcome.  Free with
+ * aq_overview_free().
+ */
+int		 aq_overview(struct aq *aq, struct aq_overview *ov);
+void		 aq_overview_free(struct aq_overview *ov);
+
+/* ---- parse.c: times, durations, names ---- */
+
+aq_time		 aq_now(void);
+
+/*
+ * Parse a duration: "90", "90s", "5m", "2h", "1d", "1h30m", "250ms".
+ * Returns AQ_OK, or AQ_EINPUT for anything else, a negative or an
+ * overflowing value.
+ */
+int		 aq_parse_duration(const char *s, int64_t *usec);
+
+/*
+ * Parse a time: "@EPOCH", "YYYY-MM-DD[THH:MM[:SS]]" (local time),
+ * "HH:MM[:SS]" (the next such time from now), "+DURATION", or "now".
+ * Returns AQ_OK or AQ_EINPUT.
+ */
+int		 aq_parse_time(const char *s, aq_time now, aq_time *t);
+
+/* Format t as RFC 3339 UTC with seconds ("2026-11-21T10:00:00Z"). */
+void		 aq_format_time(aq_time t, char *buf, size_t size);
+
+/* Format a duration compactly ("1h30m", "250ms", "0s"). */
+void		 aq_format_duration(int64_t usec, char *buf, size_t size);
+
+/* Check a queue or job name: 1..AQ_NAME_MAX printable bytes, no '/'. */
+int		 aq_valid_name(const char *s);
+
+/* ---- text.c: names of things, JSON, shell quoting ---- */
+
+const char	*aq_state_name(enum aq_state);
+const char	*aq_reason_name(enum aq_reason);
+const char	*aq_outcome_name(enum aq_outcome);
+
+/* The UUID as 36 characters plus NUL. */
+void		 aq_uuid_format(const unsigned char *uuid, char *buf);
+int		 aq_uuid_is_null(const unsigned char *uuid);
+
+/*
+ * The job as one JSON object (fields in aq-status(1)), or its argv as one
+ * shell-quoted line.  Return malloc'd strings the caller frees, or NULL
+ * when out of memory.
+ */
+char		*aq_job_json(const struct aq_job *job);
+char		*aq_job_cmdline(const struct aq_job *job);
+
+/* Append s to *buf as a JSON string literal; returns -1 on ENOMEM. */
+int		 aq_json_string(char **buf, size_t *len, size_t *cap,
+		    const char *s);
+
+/* ---- err.c ---- */
+
+/* The message of the last error in this process ("" if none). */
+const char	*aq_error(void);
+
+/* The exit status that goes with code (code itself; kept for clarity). */
+int		 aq_exit_status(int code);
+
+#endif /* AQ_H */

@@ -1,0 +1,494 @@
+/*
+ * codec.c: the keys and records of aq.db.
+ *
+ * Everything lives in one btree, so that a program opens one database
+ * handle (each handle costs about 85 us).  Keys start with a type byte and
+ * are built from big-endian integers, so the default byte order of the
+ * btree is the order we want and no comparison function has to be the
+ * same in every process:
+ *
+ *   'J' id                       job record (below)
+ *   'R' queue NUL prio' begin id ready index, the claim order: prio' is
+ *                                0x7fffffff - priority, biased so that
+ *                                higher priorities sort first
+ *   'S' begin id                 scheduled jobs; value: their 'R' key
+ *   'L' lease id                 active jobs by the end of their lease
+ *   'O' owner id                 active jobs by claimer (a UUID)
+ *   'Q' queue                    queue record
+ *   'N'                          next job id
+ *   'E' hash                     an environment, stored once for all jobs
+ *                                that share it
+ *   'T' slot                     the token of the slot's last write
+ *   'V'                          format version and libdb version
+ *
+ * A job record is a list of fields, each a tag byte, a length and the
+ * bytes: readers skip tags they do not know, so a later format can add
+ * fields without breaking older records.  Integers are zigzag varints;
+ * fields at their zero value are not stored at all.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+enum {
+	T_QUEUE = 1, T_NAME, T_ARGV, T_ENV, T_CWD, T_PRIO, T_FLAGS, T_CREATED,
+	T_BEGIN, T_DEADLINE, T_TIMEOUT, T_RETRIES, T_RETRYDELAY, T_STATE,
+	T_OUTCOME, T_ATTEMPT, T_INTERRUPTS, T_EXIT, T_SIGNAL, T_WORKER,
+	T_STARTED, T_ENDED, T_LEASE, T_UTIME, T_STIME, T_MAXRSS, T_OUTSIZE
+};
+
+int
+aq__buf_put(struct aq__buf *b, const void *p, size_t n)
+{
+	if (b->len + n > b->cap) {
+		size_t cap = b->cap ? b->cap : 256;
+		unsigned char *q;
+
+		while (cap < b->len + n)
+			cap *= 2;
+		if ((q = aq__realloc(b->p, cap)) == NULL)
+			return -1;
+		b->p = q;
+		b->cap = cap;
+	}
+	if (n > 0)
+		memcpy(b->p + b->len, p, n);
+	b->len += n;
+	return 0;
+}
+
+int
+aq__buf_u8(struct aq__buf *b, unsigned c)
+{
+	unsigned char x = (unsigned char)c;
+
+	return aq__buf_put(b, &x, 1);
+}
+
+void
+aq__be64(unsigned char *p, uint64_t v)
+{
+	int i;
+
+	for (i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (unsigned char)v;
+}
+
+uint64_t
+aq__get64(const unsigned char *p)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+void
+aq__be32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)(v >> 24);
+	p[1] = (unsigned char)(v >> 16);
+	p[2] = (unsigned char)(v >> 8);
+	p[3] = (unsigned char)v;
+}
+
+uint32_t
+aq__get32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Times may in principle be negative: bias them so bytes sort right. */
+static uint64_t
+tbias(aq_time t)
+{
+	return (uint64_t)t ^ ((uint64_t)1 << 63);
+}
+
+size_t
+aq__key_job(unsigned char *k, uint64_t id)
+{
+	k[0] = K_JOB;
+	aq__be64(k + 1, id);
+	return 9;
+}
+
+size_t
+aq__key_ready(unsigned char *k, const char *queue, int32_t prio,
+    aq_time begin, uint64_t id)
+{
+	size_t n = strlen(queue);
+
+	k[0] = K_READY;
+	memcpy(k + 1, queue, n + 1);
+	aq__be32(k + n + 2, (uint32_t)(0x7fffffffL - (int64_t)prio));
+	aq__be64(k + n + 6, tbias(begin));
+	aq__be64(k + n + 14, id);
+	return n + 22;
+}
+
+size_t
+aq__key_sched(unsigned char *k, aq_time begin, uint64_t id)
+{
+	k[0] = K_SCHED;
+	aq__be64(k + 1, tbias(begin));
+	aq__be64(k + 9, id);
+	return 17;
+}
+
+size_t
+aq__key_lease(unsigned char *k, aq_time lease, uint64_t id)
+{
+	k[0] = K_LEASE;
+	aq__be64(k + 1, tbias(lease));
+	aq__be64(k + 9, id);
+	return 17;
+}
+
+size_t
+aq__key_owner(unsigned char *k, const unsigned char *owner, uint64_t id)
+{
+	k[0] = K_OWNER;
+	memcpy(k + 1, owner, AQ_UUID_LEN);
+	aq__be64(k + 1 + AQ_UUID_LEN, id);
+	return 1 + AQ_UUID_LEN + 8;
+}
+
+/* ---- job records ---- */
+
+static int
+put_varint(struct aq__buf *b, uint64_t v)
+{
+	unsigned char x[10];
+	int n = 0;
+
+	do {
+		x[n] = v & 0x7f;
+		v >>= 7;
+		if (v)
+			x[n] |= 0x80;
+		n++;
+	} while (v);
+	return aq__buf_put(b, x, n);
+}
+
+static int
+get_varint(const unsigned char **p, const unsigned char *end, uint64_t *v)
+{
+	int shift = 0;
+
+	*v = 0;
+	while (*p < end && shift < 64) {
+		unsigned char c = *(*p)++;
+
+		*v |= (uint64_t)(c & 0x7f) << shift;
+		if (!(c & 0x80))
+			return 0;
+		shift += 7;
+	}
+	return -1;
+}
+
+static int
+field(struct aq__buf *b, int tag, const void *p, size_t n)
+{
+	if (aq__buf_u8(b, tag) == -1 || put_varint(b, n) == -1)
+		return -1;
+	return aq__buf_put(b, p, n);
+}
+
+static int
+ifield(struct aq__buf *b, int tag, int64_t v)
+{
+	unsigned char x[10];
+	struct aq__buf t = { x, 0, sizeof(x) };
+	uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+
+	if (v == 0)
+		return 0;
+	if (put_varint(&t, z) == -1)
+		return -1;
+	return field(b, tag, x, t.len);
+}
+
+static int
+sfield(struct aq__buf *b, int tag, const char *s)
+{
+	if (s == NULL)
+		return 0;
+	return field(b, tag, s, strlen(s) + 1);
+}
+
+/*
+ * Encode job j.  Its argv comes from argvp (argvlen bytes, as a decoded
+ * record has it) or, when argvp is NULL, from j->argv.
+ */
+int
+aq__job_encode(const struct aq_job *j, const char *argvp, size_t argvlen,
+    uint64_t envkey, struct aq__buf *b)
+{
+	struct aq__buf av = { NULL, 0, 0 };
+	unsigned char ek[8];
+	int i, r = 0;
+
+	if (argvp == NULL) {
+		for (i = 0; j->argv[i] != NULL; i++)
+			if (aq__buf_put(&av, j->argv[i],
+			    strlen(j->argv[i]) + 1) == -1)
+				r = -1;
+		argvp = (const char *)av.p;
+		argvlen = av.len;
+	}
+	aq__be64(ek, envkey);
+	if (r == -1 ||
+	    sfield(b, T_QUEUE, j->queue) == -1 ||
+	    sfield(b, T_NAME, j->name) == -1 ||
+	    field(b, T_ARGV, argvp, argvlen) == -1 ||
+	    (envkey != 0 && field(b, T_ENV, ek, 8) == -1) ||
+	    sfield(b, T_CWD, j->cwd) == -1 ||
+	    ifield(b, T_PRIO, j->priority) == -1 ||
+	    ifield(b, T_FLAGS, j->flags) == -1 ||
+	    ifield(b, T_CREATED, j->created) == -1 ||
+	    ifield(b, T_BEGIN, j->begin) == -1 ||
+	    ifield(b, T_DEADLINE, j->deadline) == -1 ||
+	    ifield(b, T_TIMEOUT, j->timeout) == -1 ||
+	    ifield(b, T_RETRIES, j->retries) == -1 ||
+	    ifield(b, T_RETRYDELAY, j->retry_delay) == -1 ||
+	    ifield(b, T_STATE, j->state) == -1 ||
+	    ifield(b, T_OUTCOME, j->outcome) == -1 ||
+	    ifield(b, T_ATTEMPT, j->attempt) == -1 ||
+	    ifield(b, T_INTERRUPTS, j->interrupts) == -1 ||
+	    ifield(b, T_EXIT, (int64_t)j->exit_code + 1) == -1 ||
+	    ifield(b, T_SIGNAL, j->signal) == -1 ||
+	    (!aq_uuid_is_null(j->worker) &&
+	    field(b, T_WORKER, j->worker, AQ_UUID_LEN) == -1) ||
+	    ifield(b, T_STARTED, j->started) == -1 ||
+	    ifield(b, T_ENDED, j->ended) == -1 ||
+	    ifield(b, T_LEASE, j->lease) == -1 ||
+	    ifield(b, T_UTIME, j->utime) == -1 ||
+	    ifield(b, T_STIME, j->stime) == -1 ||
+	    ifield(b, T_MAXRSS, j->maxrss) == -1 ||
+	    ifield(b, T_OUTSIZE, j->output_size) == -1)
+		r = -1;
+	aq__free(av.p);
+	return r;
+}
+
+/* A string field must end in its NUL: a record is never trusted. */
+static const char *
+sval(const unsigned char *p, uint64_t n)
+{
+	if (n == 0 || p[n - 1] != '\0')
+		return NULL;
+	return (const char *)p;
+}
+
+/*
+ * Decode a record into r; strings point into the record.  Returns 0, or
+ * -1 for a corrupt record.  argv and envp are left to aq__job_pack().
+ */
+int
+aq__job_decode(const void *rec, size_t len, struct aq__rec *r)
+{
+	const unsigned char *p = rec, *end = p + len;
+	struct aq_job *j = &r->j;
+
+	memset(r, 0, sizeof(*r));
+	j->exit_code = -1;
+	while (p < end) {
+		uint64_t n, v = 0;
+		int64_t iv;
+		int tag = *p++;
+
+		if (get_varint(&p, end, &n) == -1 || n > (uint64_t)(end - p))
+			return -1;
+		if (tag >= T_PRIO && tag <= T_OUTSIZE && tag != T_WORKER) {
+			const unsigned char *q = p;
+
+			if (get_varint(&q, p + n, &v) == -1)
+				return -1;
+		}
+		iv = (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+		switch (tag) {
+		case T_QUEUE:
+			if ((j->queue = (char *)sval(p, n)) == NULL)
+				return -1;
+			break;
+		case T_NAME:
+			if ((j->name = (char *)sval(p, n)) == NULL)
+				return -1;
+			break;
+		case T_ARGV:
+			if (n == 0 || p[n - 1] != '\0')
+				return -1;
+			r->argvp = (const char *)p;
+			r->argvlen = n;
+			break;
+		case T_ENV:
+			if (n != 8)
+				return -1;
+			r->envkey = aq__get64(p);
+			break;
+		case T_CWD:
+			if ((j->cwd = (char *)sval(p, n)) == NULL)
+				return -1;
+			break;
+		case T_PRIO: j->priority = (int32_t)iv; break;
+		case T_FLAGS: j->flags = (unsigned)iv; break;
+		case T_CREATED: j->created = iv; break;
+		case T_BEGIN: j->begin = iv; break;
+		case T_DEADLINE: j->deadline = iv; break;
+		case T_TIMEOUT: j->timeout = iv; break;
+		case T_RETRIES: j->retries = (int)iv; break;
+		case T_RETRYDELAY: j->retry_delay = iv; break;
+		case T_STATE: j->state = (enum aq_state)iv; break;
+		case T_OUTCOME: j->outcome = (enum aq_outcome)iv; break;
+		case T_ATTEMPT: j->attempt = (int)iv; break;
+		case T_INTERRUPTS: j->interrupts = (int)iv; break;
+		case T_EXIT: j->exit_code = (int)iv - 1; break;
+		case T_SIGNAL: j->signal = (int)iv; break;
+		case T_WORKER:
+			if (n != AQ_UUID_LEN)
+				return -1;
+			memcpy(j->worker, p, AQ_UUID_LEN);
+			break;
+		case T_STARTED: j->started = iv; break;
+		case T_ENDED: j->ended = iv; break;
+		case T_LEASE: j->lease = iv; break;
+		case T_UTIME: j->utime = iv; break;
+		case T_STIME: j->stime = iv; break;
+		case T_MAXRSS: j->maxrss = iv; break;
+		case T_OUTSIZE: j->output_size = iv; break;
+		default:
+			break;	/* a field of a later format */
+		}
+		p += n;
+	}
+	if (j->queue == NULL || r->argvp == NULL ||
+	    j->state > AQ_DONE || j->outcome >= AQ_NOUTCOMES)
+		return -1;
+	return 0;
+}
+
+static size_t
+count_strings(const char *p, size_t len)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < len; i++)
+		if (p[i] == '\0')
+			n++;
+	return n;
+}
+
+static size_t
+align8(size_t n)
+{
+	return (n + 7) & ~(size_t)7;
+}
+
+/* Copy a decoded record (and its environment) into one malloc'd block. */
+struct aq_job *
+aq__job_pack(const struct aq__rec *r, const void *envblob, size_t envlen)
+{
+	const struct aq_job *s = &r->j;
+	size_t nargv = count_strings(r->argvp, r->argvlen);
+	size_t nenv = envblob ? count_strings(envblob, envlen) : 0;
+	size_t lq = strlen(s->queue) + 1;
+	size_t ln = s->name ? strlen(s->name) + 1 : 0;
+	size_t lc = s->cwd ? strlen(s->cwd) + 1 : 0;
+	size_t size, i;
+	struct aq_job *j;
+	char *p, **v;
+
+	size = align8(sizeof(*j)) + (nargv + 1) * sizeof(char *) +
+	    (envblob ? (nenv + 1) * sizeof(char *) : 0) +
+	    lq + ln + lc + r->argvlen + envlen;
+	if ((j = aq__malloc(size)) == NULL)
+		return NULL;
+	*j = *s;
+	v = (char **)((char *)j + align8(sizeof(*j)));
+	j->argv = v;
+	v += nargv + 1;
+	j->envp = NULL;
+	if (envblob) {
+		j->envp = v;
+		v += nenv + 1;
+	}
+	p = (char *)v;
+	j->queue = memcpy(p, s->queue, lq);
+	p += lq;
+	if (ln) {
+		j->name = memcpy(p, s->name, ln);
+		p += ln;
+	}
+	if (lc) {
+		j->cwd = memcpy(p, s->cwd, lc);
+		p += lc;
+	}
+	memcpy(p, r->argvp, r->argvlen);
+	for (i = 0; i < nargv; i++) {
+		j->argv[i] = p;
+		p += strlen(p) + 1;
+	}
+	j->argv[nargv] = NULL;
+	if (envblob) {
+		memcpy(p, envblob, envlen);
+		for (i = 0; i < nenv; i++) {
+			j->envp[i] = p;
+			p += strlen(p) + 1;
+		}
+		j->envp[nenv] = NULL;
+	}
+	return j;
+}
+
+void
+aq_job_free(struct aq_job *job)
+{
+	aq__free(job);
+}
+
+int
+aq__env_encode(char *const *envp, struct aq__buf *b)
+{
+	size_t i;
+
+	for (i = 0; envp[i] != NULL; i++)
+		if (aq__buf_put(b, envp[i], strlen(envp[i]) + 1) == -1)
+			return -1;
+	return 0;
+}
+
+/* FNV-1a: only a bucket for an environment; contents are compared. */
+uint64_t
+aq__hash64(const void *p, size_t n)
+{
+	const unsigned char *s = p;
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		h ^= s[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h ? h : 1;
+}
+
+enum aq_reason
+aq__reason(const struct aq_job *j, aq_time now)
+{
+	if (j->state != AQ_PENDING)
+		return AQ_READY;
+	if (j->flags & AQ_JOB_HOLD)
+		return AQ_HELD;
+	if (j->begin > now)
+		return AQ_SCHEDULED;
+	return AQ_READY;
+}

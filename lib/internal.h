@@ -1,0 +1,135 @@
+/*
+ * internal.h: what the files of libaq share and nobody else sees.
+ *
+ * Internal names start with aq__ so that the shared library exports only
+ * the aq_ interface of aq.h.  This is the only header that includes
+ * <db.h>.  All of libaq's data lives in one btree, aq.db, under typed
+ * keys (see codec.c), so a program opens exactly one database handle.
+ */
+#ifndef AQ_INTERNAL_H
+#define AQ_INTERNAL_H
+
+#include <sys/types.h>
+
+#include <limits.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+
+#include <db.h>
+
+#include "aq.h"
+
+#define AQ_FORMAT	1		/* on-disk format version */
+#define AQ_DB_FILE	"aq.db"
+#define AQ_LOCK_FILE	"aq.lock"
+#define AQ_WAKE_FILE	"wake"
+
+/* Key prefixes of aq.db (codec.c explains each record). */
+#define K_JOB		'J'
+#define K_READY		'R'
+#define K_SCHED		'S'
+#define K_LEASE		'L'
+#define K_OWNER		'O'
+#define K_QUEUE		'Q'
+#define K_NEXTID	'N'
+#define K_ENVBLOB	'E'
+#define K_TOKEN		'T'
+#define K_META		'V'
+
+struct aq {
+	char		 home[PATH_MAX];
+	int		 flags;		/* AQ_OPEN_* */
+	mode_t		 fmode;		/* mode of files we create */
+	DB_ENV		*env;		/* NULL while out of the environment */
+	DB		*db;
+	int		 stale;		/* handles point at a replaced env */
+	int		 force_recover;	/* a call said DB_RUNRECOVERY */
+	unsigned	 recoveries;
+	uint64_t	 res[2];	/* result of the last write op */
+	aq_time		 last_ckp;
+};
+
+/* ---- err.c ---- */
+int	 aq__err(int code, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+int	 aq__dberr(int dbret, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	 aq__dbmsg(const DB_ENV *, const char *, const char *);
+extern char aq__lastdb[256];
+
+/* ---- mem.c: allocation that an escape never interrupts ---- */
+void	*aq__malloc(size_t);
+void	*aq__realloc(void *, size_t);
+void	 aq__free(void *);
+char	*aq__strdup(const char *);
+
+/* ---- gate.c: joining, leaving and recovering the environment ---- */
+extern volatile sig_atomic_t aq__in_op, aq__in_alloc, aq__pending;
+int	 aq__gate_open(struct aq *);
+void	 aq__gate_close(struct aq *);
+int	 aq__gate_enter(struct aq *);
+void	 aq__gate_leave(struct aq *);
+int	 aq__gate_stale(void);
+int	 aq__gate_slot(void);
+int	 aq__gate_dead(int cleanup);
+int	 aq__recover(struct aq *, int create);
+void	 aq__op_begin(void);
+void	 aq__op_end(void);
+void	 aq__escape_now(void);
+sigjmp_buf *aq__op_jmp(void);
+int	 aq__escape_reason(void);
+#define AQ__ESC_RECOVER	1
+#define AQ__ESC_TIMEOUT	2
+
+/* ---- env.c ---- */
+#define AQ__WRITE	0x01	/* writes: durable commit and a token */
+typedef int (*aq__op)(struct aq *, DB_TXN *, void *);
+int	 aq__run(struct aq *, aq__op, void *, int flags);
+int	 aq__env_open(struct aq *, int recover);
+void	 aq__abandon(struct aq *);
+
+/* ---- codec.c: keys and records ---- */
+struct aq__buf {
+	unsigned char	*p;
+	size_t		 len, cap;
+};
+int	 aq__buf_put(struct aq__buf *, const void *, size_t);
+int	 aq__buf_u8(struct aq__buf *, unsigned);
+void	 aq__be64(unsigned char *, uint64_t);
+uint64_t aq__get64(const unsigned char *);
+void	 aq__be32(unsigned char *, uint32_t);
+uint32_t aq__get32(const unsigned char *);
+
+size_t	 aq__key_job(unsigned char *, uint64_t id);
+size_t	 aq__key_ready(unsigned char *, const char *queue, int32_t prio,
+	    aq_time begin, uint64_t id);
+size_t	 aq__key_sched(unsigned char *, aq_time begin, uint64_t id);
+size_t	 aq__key_lease(unsigned char *, aq_time lease, uint64_t id);
+size_t	 aq__key_owner(unsigned char *, const unsigned char *owner,
+	    uint64_t id);
+#define AQ__KEY_MAX	(1 + AQ_NAME_MAX + 1 + 4 + 8 + 8)
+
+/*
+ * A decoded job record points into the record bytes; aq__job_pack()
+ * turns it into one malloc'd struct aq_job.
+ */
+struct aq__rec {
+	struct aq_job	 j;
+	const char	*argvp;	size_t argvlen;
+	uint64_t	 envkey;
+};
+int	 aq__job_encode(const struct aq_job *, const char *argvp,
+	    size_t argvlen, uint64_t envkey, struct aq__buf *);
+int	 aq__job_decode(const void *, size_t, struct aq__rec *);
+struct aq_job *aq__job_pack(const struct aq__rec *, const void *envblob,
+	    size_t envlen);
+int	 aq__env_encode(char *const *envp, struct aq__buf *);
+uint64_t aq__hash64(const void *, size_t);
+enum aq_reason aq__reason(const struct aq_job *, aq_time now);
+
+/* ---- wake.c ---- */
+void	 aq__wake(struct aq *);
+
+#endif /* AQ_INTERNAL_H */

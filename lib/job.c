@@ -1,0 +1,743 @@
+/*
+ * job.c: putting, claiming and ending jobs: the state machine.
+ *
+ *   put --> pending --claim--> active --done--> done
+ *              ^                 |
+ *              +--release, lease runs out (interrupt)
+ *
+ * Invariants, each kept inside one transaction:
+ *  - a pending job that is neither held nor scheduled has exactly one 'R'
+ *    entry; a scheduled one has one 'S' entry, moved to 'R' by the first
+ *    claim after it falls due; a held one has neither;
+ *  - an active job has exactly one 'L' entry (its lease) and one 'O' entry
+ *    (its owner), and no 'R' or 'S' entry;
+ *  - a done job has no index entry at all.
+ * A claim reads only the head of each queue's 'R' range and the heads of
+ * 'S' and 'L', so it costs O(log n) however many jobs wait.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/inotify.h>
+
+#include "internal.h"
+
+#define MAX_INTERRUPTS	9	/* zc.async's default */
+#define PROMOTE_MAX	256	/* scheduled jobs moved per claim */
+#define EXPIRE_MAX	16	/* run-out leases handled per claim */
+
+#define DBT_INIT(d, p, n) do {				\
+	memset(&(d), 0, sizeof(d));			\
+	(d).data = (void *)(p);				\
+	(d).size = (u_int32_t)(n);			\
+} while (0)
+
+static int
+dbput(struct aq *aq, DB_TXN *txn, const void *k, size_t kn, const void *v,
+    size_t vn)
+{
+	DBT key, data;
+
+	DBT_INIT(key, k, kn);
+	DBT_INIT(data, v, vn);
+	return aq->db->put(aq->db, txn, &key, &data, 0);
+}
+
+static int
+dbdel(struct aq *aq, DB_TXN *txn, const void *k, size_t kn)
+{
+	DBT key;
+	int ret;
+
+	DBT_INIT(key, k, kn);
+	ret = aq->db->del(aq->db, txn, &key, 0);
+	return ret == DB_NOTFOUND ? 0 : ret;
+}
+
+/* Read and decode job id (write-locked with rmw).  1: no such job. */
+static int
+load(struct aq *aq, DB_TXN *txn, uint64_t id, int rmw, struct aq__rec *r,
+    DBT *data)
+{
+	unsigned char k[9];
+	DBT key;
+	int ret;
+
+	DBT_INIT(key, k, aq__key_job(k, id));
+	memset(data, 0, sizeof(*data));
+	ret = aq->db->get(aq->db, txn, &key, data, rmw ? DB_RMW : 0);
+	if (ret == DB_NOTFOUND)
+		return 1;
+	if (ret != 0)
+		return ret;
+	if (aq__job_decode(data->data, data->size, r) == -1)
+		return aq__err(AQ_EINTERNAL, "job %llu: corrupt record",
+		    (unsigned long long)id);
+	return 0;
+}
+
+/* Write a job: a new one (r NULL) or a decoded record r changed in j. */
+static int
+store(struct aq *aq, DB_TXN *txn, const struct aq_job *j,
+    const struct aq__rec *r, uint64_t envkey)
+{
+	struct aq__buf b = { NULL, 0, 0 };
+	unsigned char k[9];
+	int ret;
+
+	if (aq__job_encode(j, r ? r->argvp : NULL, r ? r->argvlen : 0,
+	    r ? r->envkey : envkey, &b) == -1) {
+		aq__free(b.p);
+		return ENOMEM;
+	}
+	ret = dbput(aq, txn, k, aq__key_job(k, j->id), b.p, b.len);
+	aq__free(b.p);
+	return ret;
+}
+
+/* The index entry that makes a pending job claimable (or due later). */
+static int
+index_pending(struct aq *aq, DB_TXN *txn, const struct aq_job *j,
+    aq_time rbegin, aq_time now)
+{
+	unsigned char rk[AQ__KEY_MAX], sk[17];
+	size_t rn;
+
+	if (j->flags & AQ_JOB_HOLD)
+		return 0;
+	rn = aq__key_ready(rk, j->queue, j->priority, rbegin, j->id);
+	if (j->begin > now)
+		return dbput(aq, txn, sk, aq__key_sched(sk, j->begin, j->id),
+		    rk, rn);
+	return dbput(aq, txn, rk, rn, NULL, 0);
+}
+
+static int
+unindex_active(struct aq *aq, DB_TXN *txn, const struct aq_job *j)
+{
+	unsigned char k[1 + AQ_UUID_LEN + 8];
+	int ret;
+
+	if ((ret = dbdel(aq, txn, k, aq__key_lease(k, j->lease, j->id))) != 0)
+		return ret;
+	return dbdel(aq, txn, k, aq__key_owner(k, j->worker, j->id));
+}
+
+/* ---- put ---- */
+
+struct put_arg {
+	struct aq_job	*jobs;
+	size_t		 n;
+	aq_time		 now;
+};
+
+/* Find or store an environment; its key goes into the job record. */
+static int
+env_key(struct aq *aq, DB_TXN *txn, char *const *envp, uint64_t *key)
+{
+	struct aq__buf b = { NULL, 0, 0 };
+	unsigned char k[9];
+	uint64_t h;
+	DBT kd, data;
+	int i, ret = 0;
+
+	if (aq__env_encode(envp, &b) == -1) {
+		aq__free(b.p);
+		return ENOMEM;
+	}
+	h = aq__hash64(b.p, b.len);
+	for (i = 0; i < 64; i++, h++) {
+		if (h == 0)
+			h = 1;
+		k[0] = K_ENVBLOB;
+		aq__be64(k + 1, h);
+		DBT_INIT(kd, k, 9);
+		memset(&data, 0, sizeof(data));
+		ret = aq->db->get(aq->db, txn, &kd, &data, DB_RMW);
+		if (ret == DB_NOTFOUND) {
+			ret = dbput(aq, txn, k, 9, b.p, b.len);
+			break;
+		}
+		if (ret != 0)
+			break;
+		if (data.size == b.len && memcmp(data.data, b.p, b.len) == 0)
+			break;
+	}
+	if (i == 64)
+		ret = aq__err(AQ_EINTERNAL, "environment store is full");
+	*key = h;
+	aq__free(b.p);
+	return ret;
+}
+
+static int
+put_op(struct aq *aq, DB_TXN *txn, void *arg)
+{
+	struct put_arg *a = arg;
+	unsigned char nk = K_NEXTID, nv[8], qk[1 + AQ_NAME_MAX + 1];
+	char *const *lastenv = NULL;
+	const char *lastq = NULL;
+	uint64_t next = 1, envkey = 0;
+	DBT key, data;
+	size_t i;
+	int ret;
+
+	DBT_INIT(key, &nk, 1);
+	memset(&data, 0, sizeof(data));
+	ret = aq->db->get(aq->db, txn, &key, &data, DB_RMW);
+	if (ret == 0 && data.size == 8)
+		next = aq__get64(data.data);
+	else if (ret != DB_NOTFOUND && ret != 0)
+		return ret;
+	aq->res[0] = next;
+	aq->res[1] = a->n;
+	for (i = 0; i < a->n; i++) {
+		struct aq_job *j = &a->jobs[i];
+
+		if (j->envp == NULL)
+			envkey = 0;
+		else if (j->envp != lastenv) {
+			if ((ret = env_key(aq, txn, j->envp, &envkey)) != 0)
+				return ret;
+			lastenv = j->envp;
+		}
+		if (lastq == NULL || strcmp(lastq, j->queue) != 0) {
+			size_t qn = strlen(j->queue);
+
+			qk[0] = K_QUEUE;
+			memcpy(qk + 1, j->queue, qn);
+			DBT_INIT(key, qk, qn + 1);
+			memset(&data, 0, sizeof(data));
+			ret = aq->db->get(aq->db, txn, &key, &data, 0);
+			if (ret == DB_NOTFOUND) {
+				unsigned char v[8];
+
+				aq__be64(v, (uint64_t)a->now);
+				ret = dbput(aq, txn, qk, qn + 1, v, 8);
+			}
+			if (ret != 0)
+				return ret;
+			lastq = j->queue;
+		}
+		j->id = next++;
+		j->state = AQ_PENDING;
+		j->outcome = AQ_NONE;
+		j->created = a->now;
+		j->attempt = j->interrupts = j->signal = 0;
+		j->exit_code = -1;
+		j->started = j->ended = j->lease = 0;
+		memset(j->worker, 0, AQ_UUID_LEN);
+		if ((ret = store(aq, txn, j, NULL, envkey)) != 0 ||
+		    (ret = index_pending(aq, txn, j, j->begin, a->now)) != 0)
+			return ret;
+	}
+	aq__be64(nv, next);
+	return dbput(aq, txn, &nk, 1, nv, 8);
+}
+
+int
+aq_put(struct aq *aq, struct aq_job *jobs, size_t n)
+{
+	struct put_arg a;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		struct aq_job *j = &jobs[i];
+
+		if (j->argv == NULL || j->argv[0] == NULL)
+			return aq__err(AQ_EINPUT, "empty command");
+		if (j->queue == NULL)
+			j->queue = (char *)AQ_DEFAULT_QUEUE;
+		if (!aq_valid_name(j->queue))
+			return aq__err(AQ_EINPUT, "bad queue name '%s'",
+			    j->queue);
+		if (j->name != NULL && !aq_valid_name(j->name))
+			return aq__err(AQ_EINPUT, "bad job name '%s'", j->name);
+	}
+	a.jobs = jobs;
+	a.n = n;
+	a.now = aq_now();
+	if ((rc = aq__run(aq, put_op, &a, AQ__WRITE)) != AQ_OK)
+		return rc;
+	for (i = 0; i < n; i++)
+		jobs[i].id = aq->res[0] + i;
+	aq__wake(aq);
+	return AQ_OK;
+}
+
+/* ---- claim ---- */
+
+struct claim_arg {
+	const struct aq_claim_opts *o;
+	aq_time		 now;
+	aq_time		 next;
+};
+
+/* First key at or after prefix k (kn bytes), read without keeping locks. */
+static int
+peek(struct aq *aq, DB_TXN *txn, const unsigned char *k, size_t kn,
+    unsigned char *out, size_t *outn, void *val, size_t *valn)
+{
+	DBC *c;
+	DBT key, data;
+	int ret, r2;
+
+	if ((ret = aq->db->cursor(aq->db, txn, &c, DB_READ_COMMITTED)) != 0)
+		return ret;
+	memset(&key, 0, sizeof(key));
+	memset(&data, 0, sizeof(data));
+	memcpy(out, k, kn);
+	key.data = out;
+	key.size = (u_int32_t)kn;
+	key.ulen = AQ__KEY_MAX;
+	key.flags = DB_DBT_USERMEM;
+	if (val != NULL) {
+		data.data = val;
+		data.ulen = AQ__KEY_MAX;
+		data.flags = DB_DBT_USERMEM;
+	} else
+		data.flags = DB_DBT_PARTIAL;
+	ret = c->get(c, &key, &data, DB_SET_RANGE);
+	if (ret == 0 && (key.size < kn || memcmp(out, k, kn) != 0))
+		ret = DB_NOTFOUND;
+	*outn = key.size;
+	if (valn != NULL)
+		*valn = data.size;
+	if ((r2 = c->close(c)) != 0 && ret == 0)
+		ret = r2;
+	return ret;
+}
+
+/* Move scheduled jobs that fell due into the ready index. */
+static int
+promote(struct aq *aq, DB_TXN *txn, aq_time now, aq_time *next)
+{
+	unsigned char p = K_SCHED, k[AQ__KEY_MAX], v[AQ__KEY_MAX];
+	size_t kn, vn;
+	int i, ret;
+
+	*next = 0;
+	for (i = 0; i < PROMOTE_MAX; i++) {
+		ret = peek(aq, txn, &p, 1, k, &kn, v, &vn);
+		if (ret == DB_NOTFOUND)
+			return 0;
+		if (ret != 0)
+			return ret;
+		if ((aq_time)(aq__get64(k + 1) ^ ((uint64_t)1 << 63)) > now) {
+			*next = (aq_time)(aq__get64(k + 1) ^ ((uint64_t)1 << 63));
+			return 0;
+		}
+		if ((ret = dbdel(aq, txn, k, kn)) != 0 ||
+		    (ret = dbput(aq, txn, v, vn, NULL, 0)) != 0)
+			return ret;
+	}
+	return 0;
+}
+
+/* A job whose claimer vanished: back to the head of its queue, or lost. */
+static int
+interrupt(struct aq *aq, DB_TXN *txn, uint64_t id, aq_time lease,
+    aq_time now)
+{
+	unsigned char lk[17];
+	struct aq__rec r;
+	DBT data;
+	int ret;
+
+	if ((ret = load(aq, txn, id, 1, &r, &data)) < 0 || ret > 1)
+		return ret;
+	if (ret == 1 || r.j.state != AQ_ACTIVE || r.j.lease != lease)
+		return dbdel(aq, txn, lk, aq__key_lease(lk, lease, id));
+	r.j.id = id;
+	if ((ret = unindex_active(aq, txn, &r.j)) != 0)
+		return ret;
+	r.j.interrupts++;
+	r.j.lease = 0;
+	if ((r.j.flags & AQ_JOB_AT_MOST_ONCE) ||
+	    r.j.interrupts > MAX_INTERRUPTS) {
+		r.j.state = AQ_DONE;
+		r.j.outcome = AQ_OUT_LOST;
+		r.j.ended = now;
+		return store(aq, txn, &r.j, &r, 0);
+	}
+	r.j.state = AQ_PENDING;
+	/* Drop the hold and schedule: it was running already. */
+	r.j.flags &= ~(unsigned)AQ_JOB_HOLD;
+	if (r.j.begin > now)
+		r.j.begin = 0;
+	if ((ret = store(aq, txn, &r.j, &r, 0)) != 0)
+		return ret;
+	return index_pending(aq, txn, &r.j, INT64_MIN, now);
+}
+
+static int
+expire(struct aq *aq, DB_TXN *txn, aq_time now)
+{
+	unsigned char p = K_LEASE, k[AQ__KEY_MAX];
+	size_t kn;
+	aq_time t;
+	int i, ret;
+
+	for (i = 0; i < EXPIRE_MAX; i++) {
+		ret = peek(aq, txn, &p, 1, k, &kn, NULL, NULL);
+		if (ret == DB_NOTFOUND)
+			return 0;
+		if (ret != 0)
+			return ret;
+		t = (aq_time)(aq__get64(k + 1) ^ ((uint64_t)1 << 63));
+		if (t > now)
+			return 0;
+		if ((ret = interrupt(aq, txn, aq__get64(k + 9), t, now)) != 0)
+			return ret;
+	}
+	return 0;
+}
+
+static int
+claim_op(struct aq *aq, DB_TXN *txn, void *arg)
+{
+	static const char *const defq[] = { AQ_DEFAULT_QUEUE };
+	struct claim_arg *a = arg;
+	const struct aq_claim_opts *o = a->o;
+	const char *const *qs = o->queues ? o->queues : defq;
+	size_t nq = o->queues ? o->nqueues : 1;
+	unsigned char best[AQ__KEY_MAX], k[AQ__KEY_MAX], pre[AQ_NAME_MAX + 2];
+	size_t bn = 0, bq = 0, kn, qn, i;
+	int tries, ret;
+
+	if ((ret = promote(aq, txn, a->now, &a->next)) != 0 ||
+	    (ret = expire(aq, txn, a->now)) != 0)
+		return ret;
+	for (tries = 0; tries < 1000; tries++) {
+		struct aq__rec r;
+		DBT key, data;
+		uint64_t id;
+
+		bn = 0;
+		for (i = 0; i < nq; i++) {
+			qn = strlen(qs[i]);
+			pre[0] = K_READY;
+			memcpy(pre + 1, qs[i], qn + 1);
+			ret = peek(aq, txn, pre, qn + 2, k, &kn, NULL, NULL);
+			if (ret == DB_NOTFOUND)
+				continue;
+			if (ret != 0)
+				return ret;
+			/* Same tail layout after the queue: compare it. */
+			if (bn == 0 || memcmp(k + qn + 2, best + bq, 20) < 0) {
+				memcpy(best, k, kn);
+				bn = kn;
+				bq = qn + 2;
+			}
+		}
+		if (bn == 0)
+			return AQ_NO;
+		DBT_INIT(key, best, bn);
+		memset(&data, 0, sizeof(data));
+		data.flags = DB_DBT_PARTIAL;
+		ret = aq->db->get(aq->db, txn, &key, &data, DB_RMW);
+		if (ret == DB_NOTFOUND)
+			continue;	/* another claimer took it */
+		if (ret != 0 || (ret = dbdel(aq, txn, best, bn)) != 0)
+			return ret;
+		id = aq__get64(best + bn - 8);
+		if ((ret = load(aq, txn, id, 1, &r, &data)) < 0 || ret > 1)
+			return ret;
+		if (ret == 1 || r.j.state != AQ_PENDING)
+			continue;	/* a stray entry: gone now */
+		r.j.id = id;
+		if (r.j.deadline != 0 && r.j.deadline < a->now) {
+			r.j.state = AQ_DONE;
+			r.j.outcome = AQ_OUT_EXPIRED;
+			r.j.ended = a->now;
+			if ((ret = store(aq, txn, &r.j, &r, 0)) != 0)
+				return ret;
+			continue;
+		}
+		r.j.state = AQ_ACTIVE;
+		r.j.attempt++;
+		memcpy(r.j.worker, o->owner, AQ_UUID_LEN);
+		r.j.lease = a->now + (o->lease > 0 ? o->lease :
+		    AQ_LEASE_DEFAULT);
+		r.j.started = a->now;
+		r.j.ended = 0;
+		r.j.exit_code = -1;
+		r.j.signal = 0;
+		if ((ret = store(aq, txn, &r.j, &r, 0)) != 0 ||
+		    (ret = dbput(aq, txn, k, aq__key_lease(k, r.j.lease, id),
+		    NULL, 0)) != 0 ||
+		    (ret = dbput(aq, txn, k, aq__key_owner(k, o->owner, id),
+		    NULL, 0)) != 0)
+			return ret;
+		aq->res[0] = id;
+		aq->res[1] = 0;
+		return AQ_OK;
+	}
+	return AQ_NO;
+}
+
+int
+aq_claim(struct aq *aq, const struct aq_claim_opts *o, struct aq_job **jobp,
+    aq_time *next)
+{
+	struct claim_arg a;
+	size_t i;
+	int rc;
+
+	*jobp = NULL;
+	if (next != NULL)
+		*next = 0;
+	for (i = 0; o->queues != NULL && i < o->nqueues; i++)
+		if (!aq_valid_name(o->queues[i]))
+			return aq__err(AQ_EINPUT, "bad queue name '%s'",
+			    o->queues[i]);
+	a.o = o;
+	a.now = aq_now();
+	a.next = 0;
+	rc = aq__run(aq, claim_op, &a, AQ__WRITE);
+	if (rc == AQ_NO) {
+		if (next != NULL)
+			*next = a.next;
+		return aq__err(AQ_NO, "nothing to claim");
+	}
+	if (rc != AQ_OK)
+		return rc;
+	return aq_get(aq, aq->res[0], jobp);
+}
+
+/* ---- done, release, touch ---- */
+
+struct end_arg {
+	uint64_t		 id;
+	const unsigned char	*owner;
+	const struct aq_result	*r;
+	int64_t			 delta;	/* release delay, touch lease */
+	int			 what;
+	aq_time			 now;
+};
+enum { E_DONE, E_RELEASE, E_TOUCH };
+
+static int
+end_op(struct aq *aq, DB_TXN *txn, void *arg)
+{
+	struct end_arg *a = arg;
+	unsigned char k[AQ__KEY_MAX];
+	struct aq__rec r;
+	DBT data;
+	int ret;
+
+	if ((ret = load(aq, txn, a->id, 1, &r, &data)) < 0 || ret > 1)
+		return ret;
+	if (ret == 1)
+		return aq__err(AQ_ENOENT, "no such job '%llu'",
+		    (unsigned long long)a->id);
+	if (r.j.state != AQ_ACTIVE)
+		return aq__err(AQ_NO, "job '%llu' is not active",
+		    (unsigned long long)a->id);
+	if (a->owner != NULL && memcmp(a->owner, r.j.worker, AQ_UUID_LEN))
+		return aq__err(AQ_NO, "job '%llu' is held by another claimer",
+		    (unsigned long long)a->id);
+	r.j.id = a->id;
+	if (a->what == E_TOUCH) {
+		if ((ret = dbdel(aq, txn, k, aq__key_lease(k, r.j.lease,
+		    a->id))) != 0)
+			return ret;
+		r.j.lease = a->now + a->delta;
+		if ((ret = dbput(aq, txn, k, aq__key_lease(k, r.j.lease,
+		    a->id), NULL, 0)) != 0)
+			return ret;
+		return store(aq, txn, &r.j, &r, 0);
+	}
+	if ((ret = unindex_active(aq, txn, &r.j)) != 0)
+		return ret;
+	r.j.lease = 0;
+	if (a->what == E_RELEASE) {
+		r.j.state = AQ_PENDING;
+		if (a->delta > 0)
+			r.j.begin = a->now + a->delta;
+		if ((ret = store(aq, txn, &r.j, &r, 0)) != 0)
+			return ret;
+		return index_pending(aq, txn, &r.j, r.j.begin, a->now);
+	}
+	r.j.state = AQ_DONE;
+	r.j.ended = a->now;
+	r.j.exit_code = a->r->exit_code;
+	r.j.signal = a->r->signal;
+	r.j.utime = a->r->utime;
+	r.j.stime = a->r->stime;
+	r.j.maxrss = a->r->maxrss;
+	r.j.output_size = a->r->output_size;
+	if (a->r->outcome != AQ_NONE)
+		r.j.outcome = a->r->outcome;
+	else if (a->r->signal == 0 && a->r->exit_code == 0)
+		r.j.outcome = AQ_OUT_OK;
+	else
+		r.j.outcome = AQ_OUT_FAILED;
+	return store(aq, txn, &r.j, &r, 0);
+}
+
+static int
+end(struct aq *aq, uint64_t id, const unsigned char *owner,
+    const struct aq_result *r, int what, int64_t delta)
+{
+	struct end_arg a;
+	int rc;
+
+	a.id = id;
+	a.owner = owner;
+	a.r = r;
+	a.what = what;
+	a.delta = delta;
+	a.now = aq_now();
+	rc = aq__run(aq, end_op, &a, AQ__WRITE);
+	if (rc == AQ_OK && what != E_TOUCH)
+		aq__wake(aq);
+	return rc;
+}
+
+int
+aq_done(struct aq *aq, uint64_t id, const unsigned char *owner,
+    const struct aq_result *r)
+{
+	return end(aq, id, owner, r, E_DONE, 0);
+}
+
+int
+aq_release(struct aq *aq, uint64_t id, const unsigned char *owner,
+    int64_t delay)
+{
+	if (delay < 0)
+		return aq__err(AQ_EINPUT, "negative delay");
+	return end(aq, id, owner, NULL, E_RELEASE, delay);
+}
+
+int
+aq_touch(struct aq *aq, uint64_t id, const unsigned char *owner,
+    int64_t lease)
+{
+	if (lease <= 0)
+		lease = AQ_LEASE_DEFAULT;
+	return end(aq, id, owner, NULL, E_TOUCH, lease);
+}
+
+/* ---- get ---- */
+
+struct get_arg {
+	uint64_t	 id;
+	struct aq_job	*job;
+};
+
+static int
+get_op(struct aq *aq, DB_TXN *txn, void *arg)
+{
+	struct get_arg *a = arg;
+	struct aq__rec r;
+	DBT data, key, env;
+	unsigned char k[9];
+	int ret;
+
+	if ((ret = load(aq, txn, a->id, 0, &r, &data)) < 0 || ret > 1)
+		return ret;
+	if (ret == 1)
+		return aq__err(AQ_ENOENT, "no such job '%llu'",
+		    (unsigned long long)a->id);
+	r.j.id = a->id;
+	r.j.reason = aq__reason(&r.j, aq_now());
+	memset(&env, 0, sizeof(env));
+	if (r.envkey != 0) {
+		k[0] = K_ENVBLOB;
+		aq__be64(k + 1, r.envkey);
+		DBT_INIT(key, k, 9);
+		env.flags = DB_DBT_MALLOC;
+		if ((ret = aq->db->get(aq->db, txn, &key, &env, 0)) != 0 &&
+		    ret != DB_NOTFOUND)
+			return ret;
+	}
+	/* data may be reused by the get above: decode again to be safe. */
+	if ((ret = load(aq, txn, a->id, 0, &r, &data)) != 0) {
+		aq__free(env.data);
+		return ret < 0 ? ret : AQ_EINTERNAL;
+	}
+	r.j.id = a->id;
+	r.j.reason = aq__reason(&r.j, aq_now());
+	a->job = aq__job_pack(&r, env.data, env.size);
+	aq__free(env.data);
+	return a->job == NULL ? ENOMEM : 0;
+}
+
+int
+aq_get(struct aq *aq, uint64_t id, struct aq_job **jobp)
+{
+	struct get_arg a;
+	int rc;
+
+	a.id = id;
+	a.job = NULL;
+	*jobp = NULL;
+	if ((rc = aq__run(aq, get_op, &a, 0)) != AQ_OK) {
+		aq_job_free(a.job);
+		return rc;
+	}
+	*jobp = a.job;
+	return AQ_OK;
+}
+
+/* ---- waiting ---- */
+
+int
+aq_claim_wait(struct aq *aq, const struct aq_claim_opts *o, int64_t timeout,
+    int64_t pollus, struct aq_job **jobp)
+{
+	char path[PATH_MAX + 16], ev[4096];
+	aq_time deadline, now, next;
+	struct pollfd pfd;
+	int fd, rc;
+
+	deadline = timeout < 0 ? INT64_MAX : aq_now() + timeout;
+	snprintf(path, sizeof(path), "%s/%s", aq->home, AQ_WAKE_FILE);
+	/* Watch before trying, so a put after the try is never missed. */
+	fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	if (fd != -1 && inotify_add_watch(fd, path, IN_ATTRIB | IN_MODIFY |
+	    IN_CLOSE_WRITE) == -1) {
+		close(fd);
+		fd = -1;
+	}
+	if (pollus <= 0)
+		pollus = 5 * AQ_SEC;
+	for (;;) {
+		if (fd != -1)
+			while (read(fd, ev, sizeof(ev)) > 0)
+				;
+		rc = aq_claim(aq, o, jobp, &next);
+		if (rc != AQ_NO)
+			break;
+		now = aq_now();
+		if (now >= deadline)
+			break;
+		{
+			int64_t wait = deadline - now;
+
+			if (wait > pollus)
+				wait = pollus;
+			if (next > 0 && next - now < wait)
+				wait = next - now > 0 ? next - now : 0;
+			pfd.fd = fd;
+			pfd.events = POLLIN;
+			if (fd != -1)
+				(void)poll(&pfd, 1, (int)((wait + 999) / 1000));
+			else
+				usleep((useconds_t)(wait < 100000 ? wait :
+				    100000));
+		}
+	}
+	if (fd != -1)
+		close(fd);
+	if (rc == AQ_NO)
+		return aq__err(AQ_NO, "nothing to claim");
+	return rc;
+}

@@ -1,0 +1,238 @@
+/*
+ * status.c: looking at jobs without getting in anyone's way.
+ *
+ * Walks read the job records in short read-committed transactions of at
+ * most CHUNK jobs, remembering the last id, and hand the jobs to the
+ * caller between transactions: a slow reader (a pager) never holds a lock
+ * or pins the log, and a recovery can take place between two chunks.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define CHUNK	256
+
+struct walk {
+	const struct aq_filter *f;
+	uint64_t	 start;		/* first id of this chunk */
+	uint64_t	 from;		/* next id to read */
+	struct aq_job	*jobs[CHUNK];
+	size_t		 n;
+	int		 end;
+	aq_time		 now;
+	struct aq_overview *ov;		/* counting instead of listing */
+	struct aq_overview chunk;	/* this chunk's counts */
+};
+
+static int
+accept(const struct aq_filter *f, const struct aq_job *j)
+{
+	if (f == NULL)
+		return 1;
+	if (f->queue != NULL && strcmp(f->queue, j->queue) != 0)
+		return 0;
+	if (f->state >= 0 && (int)j->state != f->state)
+		return 0;
+	return 1;
+}
+
+static void
+drop(struct walk *w)
+{
+	size_t i;
+
+	for (i = 0; i < w->n; i++)
+		aq_job_free(w->jobs[i]);
+	w->n = 0;
+}
+
+static int
+count(struct aq_overview *ov, const struct aq_job *j)
+{
+	struct aq_queue_stat *q = NULL;
+	size_t i;
+
+	for (i = 0; i < ov->nqueues; i++)
+		if (strcmp(ov->queues[i].name, j->queue) == 0) {
+			q = &ov->queues[i];
+			break;
+		}
+	if (q == NULL) {
+		struct aq_queue_stat *nq;
+
+		nq = aq__realloc(ov->queues, (ov->nqueues + 1) * sizeof(*nq));
+		if (nq == NULL)
+			return ENOMEM;
+		ov->queues = nq;
+		q = &nq[ov->nqueues++];
+		memset(q, 0, sizeof(*q));
+		strlcpy(q->name, j->queue, sizeof(q->name));
+	}
+	switch (j->state) {
+	case AQ_PENDING:
+		q->pending[j->reason]++;
+		break;
+	case AQ_ACTIVE:
+		q->active++;
+		break;
+	case AQ_DONE:
+		q->done[j->outcome]++;
+		break;
+	}
+	return 0;
+}
+
+static int
+walk_op(struct aq *aq, DB_TXN *txn, void *arg)
+{
+	struct walk *w = arg;
+	unsigned char k[9];
+	DBC *c;
+	DBT key, data;
+	int ret, r2, flag = DB_SET_RANGE;
+
+	/* A retried attempt starts the chunk again from scratch. */
+	drop(w);
+	aq_overview_free(&w->chunk);
+	w->from = w->start;
+	w->end = 0;
+	if ((ret = aq->db->cursor(aq->db, txn, &c, 0)) != 0)
+		return ret;
+	memset(&key, 0, sizeof(key));
+	memset(&data, 0, sizeof(data));
+	aq__key_job(k, w->from);
+	key.data = k;
+	key.size = 9;
+	key.ulen = 9;
+	key.flags = DB_DBT_USERMEM;
+	while (w->n < CHUNK) {
+		struct aq__rec r;
+		uint64_t id;
+
+		key.size = 9;
+		ret = c->get(c, &key, &data, flag);
+		flag = DB_NEXT;
+		if (ret == DB_BUFFER_SMALL || ret == DB_NOTFOUND ||
+		    (ret == 0 && k[0] != K_JOB)) {
+			w->end = 1;
+			ret = 0;
+			break;
+		}
+		if (ret != 0)
+			break;
+		id = aq__get64(k + 1);
+		w->from = id + 1;
+		if (aq__job_decode(data.data, data.size, &r) == -1) {
+			ret = aq__err(AQ_EINTERNAL, "job %llu: corrupt record",
+			    (unsigned long long)id);
+			break;
+		}
+		r.j.id = id;
+		r.j.reason = aq__reason(&r.j, w->now);
+		if (w->ov != NULL) {
+			if ((ret = count(&w->chunk, &r.j)) != 0)
+				break;
+			continue;
+		}
+		if (!accept(w->f, &r.j))
+			continue;
+		if ((w->jobs[w->n] = aq__job_pack(&r, NULL, 0)) == NULL) {
+			ret = ENOMEM;
+			break;
+		}
+		w->n++;
+	}
+	if ((r2 = c->close(c)) != 0 && ret == 0)
+		ret = r2;
+	return ret;
+}
+
+int
+aq_list(struct aq *aq, const struct aq_filter *f,
+    int (*fn)(const struct aq_job *, void *), void *arg)
+{
+	struct walk w;
+	size_t i;
+	int rc = AQ_OK;
+
+	memset(&w, 0, sizeof(w));
+	w.f = f;
+	w.start = 1;
+	w.now = aq_now();
+	do {
+		if ((rc = aq__run(aq, walk_op, &w, 0)) != AQ_OK)
+			break;
+		w.start = w.from;
+		for (i = 0; i < w.n && rc == AQ_OK; i++)
+			rc = fn(w.jobs[i], arg);
+		drop(&w);
+	} while (rc == AQ_OK && !w.end);
+	drop(&w);
+	return rc;
+}
+
+static int
+merge(struct aq_overview *ov, const struct aq_overview *c)
+{
+	size_t i, k, q;
+
+	for (i = 0; i < c->nqueues; i++) {
+		for (q = 0; q < ov->nqueues; q++)
+			if (strcmp(ov->queues[q].name, c->queues[i].name) == 0)
+				break;
+		if (q == ov->nqueues) {
+			struct aq_queue_stat *nq;
+
+			nq = aq__realloc(ov->queues, (q + 1) * sizeof(*nq));
+			if (nq == NULL)
+				return -1;
+			ov->queues = nq;
+			memset(&nq[q], 0, sizeof(*nq));
+			strlcpy(nq[q].name, c->queues[i].name,
+			    sizeof(nq[q].name));
+			ov->nqueues++;
+		}
+		for (k = 0; k < AQ_NREASONS; k++)
+			ov->queues[q].pending[k] += c->queues[i].pending[k];
+		for (k = 0; k < AQ_NOUTCOMES; k++)
+			ov->queues[q].done[k] += c->queues[i].done[k];
+		ov->queues[q].active += c->queues[i].active;
+	}
+	return 0;
+}
+
+int
+aq_overview(struct aq *aq, struct aq_overview *ov)
+{
+	struct walk w;
+	int rc;
+
+	memset(ov, 0, sizeof(*ov));
+	memset(&w, 0, sizeof(w));
+	w.start = 1;
+	w.now = aq_now();
+	w.ov = ov;
+	do {
+		if ((rc = aq__run(aq, walk_op, &w, 0)) != AQ_OK)
+			break;
+		w.start = w.from;
+		if (merge(ov, &w.chunk) == -1)
+			rc = aq__err(AQ_EAGAIN, "out of memory");
+	} while (rc == AQ_OK && !w.end);
+	aq_overview_free(&w.chunk);
+	if (rc != AQ_OK)
+		aq_overview_free(ov);
+	return rc;
+}
+
+void
+aq_overview_free(struct aq_overview *ov)
+{
+	aq__free(ov->queues);
+	ov->queues = NULL;
+	ov->nqueues = 0;
+}
