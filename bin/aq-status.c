@@ -189,7 +189,8 @@ overview(struct aq *aq, int json)
 		printf("}");
 	}
 	if (json)
-		printf("},\"workers\":[],\"quotas\":[]}\n");
+		printf("},\"workers\":[],\"quotas\":[],\"recoveries\":%llu}\n",
+		    (unsigned long long)aq_recoveries(aq));
 	else if (ov.nqueues == 0)
 		printf("no jobs\n");
 	aq_overview_free(&ov);

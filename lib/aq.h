@@ -171,8 +171,8 @@ int		 aq_default_home(char *buf, size_t size);
  */
 int		 aq_checkpoint(struct aq *aq);
 
-/* How many times this process took part in a recovery (for tests). */
-unsigned	 aq_recoveries(const struct aq *aq);
+/* How many recoveries the environment has seen since it was made. */
+uint64_t	 aq_recoveries(const struct aq *aq);
 
 /* ---- job.c: putting, claiming, ending jobs ---- */
 

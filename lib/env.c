@@ -463,10 +463,11 @@ aq_home(const struct aq *aq)
 	return aq->home;
 }
 
-unsigned
+uint64_t
 aq_recoveries(const struct aq *aq)
 {
-	return aq->recoveries;
+	(void)aq;
+	return aq__gate_recoveries();
 }
 
 static int

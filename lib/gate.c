@@ -54,6 +54,7 @@
 #define B_DOOR		0
 #define B_INSIDE	1
 #define B_RECOVER	2
+#define H_RECOVERIES	8	/* u64: recoveries run in this environment */
 #define SLOT_BASE	4096
 #define SLOT_SIZE	32
 #define NSLOTS		512
@@ -270,6 +271,17 @@ int
 aq__gate_stale(void)
 {
 	return g_stale;
+}
+
+uint64_t
+aq__gate_recoveries(void)
+{
+	uint64_t n = 0;
+
+	if (g_fd == -1 || pread(g_fd, &n, sizeof(n), H_RECOVERIES) !=
+	    sizeof(n))
+		return 0;
+	return n;
 }
 
 int
@@ -522,7 +534,13 @@ aq__recover(struct aq *aq, int create)
 	g_joined = 1;
 	rc = aq__env_open(aq, create ? 2 : 1);
 	if (rc == AQ_OK) {
+		uint64_t n = 0;
+
 		clear_dead();
+		if (pread(g_fd, &n, sizeof(n), H_RECOVERIES) != sizeof(n))
+			n = 0;
+		n++;
+		(void)pwrite(g_fd, &n, sizeof(n), H_RECOVERIES);
 		aq->recoveries++;
 		aq->force_recover = 0;
 		lk(F_SETLK, F_RDLCK, B_INSIDE, 1);

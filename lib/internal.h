@@ -73,6 +73,7 @@ int	 aq__gate_enter(struct aq *);
 void	 aq__gate_leave(struct aq *);
 int	 aq__gate_stale(void);
 int	 aq__gate_slot(void);
+uint64_t aq__gate_recoveries(void);
 int	 aq__gate_dead(int cleanup);
 int	 aq__recover(struct aq *, int create);
 void	 aq__op_begin(void);

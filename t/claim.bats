@@ -503,12 +503,12 @@ load helper
 
 @test "after 9 interruptions a job ends lost" {
 	put_ok 1 true
-	local i
-	for i in 1 2 3 4 5 6 7 8 9 10; do
+	local nth
+	for nth in 1 2 3 4 5 6 7 8 9 10; do
 		run --separate-stderr timeout 20 aq-claim --json -l 250ms
 		assert_success
 		assert_json '.id' 1
-		assert_json '.attempt' "$i"
+		assert_json '.attempt' "$nth"
 		sleep 0.5
 	done
 	claim_none

@@ -16,6 +16,9 @@ setup() {
 	cd "$BATS_TEST_TMPDIR" || return 1
 }
 
+# Note: bats 1.8 `run` clobbers a variable named i (bats_any_in leaks it),
+# so the tests never keep a counter called i across a run.
+
 # ---- JSON ----
 
 # json_flat: read one JSON document on stdin and print one line per

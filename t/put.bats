@@ -84,13 +84,13 @@ load helper
 }
 
 @test "aq-put run at the same time by several processes gives distinct ids" {
-	local i pids=()
-	for i in 1 2 3 4 5 6 7 8; do
-		timeout 20 aq-put -q "c$i" true >"out.$i" 2>"err.$i" &
+	local nth pids=()
+	for nth in 1 2 3 4 5 6 7 8; do
+		timeout 20 aq-put -q "c$nth" true >"out.$nth" 2>"err.$nth" &
 		pids+=($!)
 	done
-	for i in "${!pids[@]}"; do
-		wait "${pids[$i]}"
+	for nth in "${!pids[@]}"; do
+		wait "${pids[$nth]}"
 	done
 	run sort -n out.1 out.2 out.3 out.4 out.5 out.6 out.7 out.8
 	assert_success
@@ -459,30 +459,30 @@ load helper
 # ---- durations ----
 
 @test "durations: 90, 90s, 5m, 2h, 1d, 250ms and 1h30m are understood" {
-	local before after d i=0
+	local before after d nth=0
 	local -A want=([90]=90 [90s]=90 [5m]=300 [2h]=7200 [1d]=86400
 	    [250ms]=0 [1h30m]=5400)
 	before=$(now)
 	for d in 90 90s 5m 2h 1d 250ms 1h30m; do
-		i=$((i + 1))
-		put_ok "$i" --deadline "$d" true
+		nth=$((nth + 1))
+		put_ok "$nth" --deadline "$d" true
 	done
 	after=$(now)
 	run --separate-stderr aq-status --json 1 2 3 4 5 6 7
 	assert_success
-	i=0
+	nth=0
 	for d in 90 90s 5m 2h 1d 250ms 1h30m; do
 		assert_between $(( before + ${want[$d]} )) \
-		    "$(json_time "[$i].deadline")" $(( after + ${want[$d]} ))
-		i=$((i + 1))
+		    "$(json_time "[$nth].deadline")" $(( after + ${want[$d]} ))
+		nth=$((nth + 1))
 	done
 }
 
 @test "aq-put --timeout, --retries and --retry-delay are accepted and stored" {
-	local d i=0
+	local d nth=0
 	for d in 90 90s 5m 2h 1d 250ms 1h30m; do
-		i=$((i + 1))
-		put_ok "$i" --timeout "$d" --retry-delay "$d" --retries 3 true
+		nth=$((nth + 1))
+		put_ok "$nth" --timeout "$d" --retry-delay "$d" --retries 3 true
 	done
 	assert_jobs 7
 }
@@ -557,12 +557,12 @@ load helper
 	assert_output $'1\n2'
 	run --separate-stderr aq-status --json 1 2
 	assert_success
-	local i
-	for i in 0 1; do
-		assert_json "[$i].queue" '"bq"'
-		assert_json "[$i].priority" 7
-		assert_json "[$i].name" '"nm"'
-		assert_json "[$i].reason" '"held"'
+	local nth
+	for nth in 0 1; do
+		assert_json "[$nth].queue" '"bq"'
+		assert_json "[$nth].priority" 7
+		assert_json "[$nth].name" '"nm"'
+		assert_json "[$nth].reason" '"held"'
 	done
 }
 
