@@ -155,8 +155,8 @@ overview(struct aq *aq, int json)
 		for (k = 0; k < AQ_NOUTCOMES; k++)
 			done += q->done[k];
 		if (!json) {
-			printf("%s: pending %llu (ready %llu, scheduled %llu, "
-			    "held %llu), active %llu, done %llu",
+			printf("%s pending %llu (ready %llu scheduled %llu "
+			    "held %llu) active %llu done %llu (",
 			    q->name, (unsigned long long)pend,
 			    (unsigned long long)q->pending[AQ_READY],
 			    (unsigned long long)q->pending[AQ_SCHEDULED],
@@ -164,11 +164,10 @@ overview(struct aq *aq, int json)
 			    (unsigned long long)q->active,
 			    (unsigned long long)done);
 			for (k = 1; k < AQ_NOUTCOMES; k++)
-				if (q->done[k] > 0)
-					printf(", %s %llu",
-					    aq_outcome_name((enum aq_outcome)k),
-					    (unsigned long long)q->done[k]);
-			printf("\n");
+				printf("%s%s %llu", k > 1 ? " " : "",
+				    aq_outcome_name((enum aq_outcome)k),
+				    (unsigned long long)q->done[k]);
+			printf(")\n");
 			continue;
 		}
 		if (aq_json_string(&name, &len, &cap, q->name) == -1)

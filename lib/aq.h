@@ -145,7 +145,8 @@ struct aq;
  * Open the environment in home (NULL: $AQ_HOME, else
  * ${XDG_STATE_HOME:-$HOME/.local/state}/aq), recovering it first if a
  * process died inside it.  With AQ_OPEN_CREATE a missing home is created,
- * 0700, or 0770 files in a setgid group-writable directory.  Errors:
+ * 0700, with 0600 files, or 0660 files in a setgid group-writable
+ * directory.  Errors:
  * AQ_EUNAVAIL (missing, newer format, other libdb, busy recovery),
  * AQ_ECREATE, AQ_EPERM (world-writable or unreadable home), AQ_EAGAIN.
  * On success *aqp is the handle; close it with aq_close().

@@ -166,6 +166,7 @@ write_file(struct aq *aq, const char *name, const char *text)
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
 	    aq->fmode)) == -1)
 		return -1;
+	(void)fchmod(fd, aq->fmode);	/* whatever the umask */
 	if (write(fd, text, len) != (ssize_t)len || fsync(fd) == -1) {
 		close(fd);
 		unlink(tmp);

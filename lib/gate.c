@@ -36,6 +36,7 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/types.h>
 
@@ -351,6 +352,7 @@ aq__gate_open(struct aq *aq)
 		return aq__err(e == EACCES ? AQ_EPERM : AQ_EUNAVAIL,
 		    "cannot open '%s': %s", path, strerror(e));
 	}
+	(void)fchmod(g_fd, aq->fmode);	/* a shared home: 0660, whatever the umask */
 	start = (int)(getpid() % NSLOTS);
 	for (k = 0; k < NSLOTS; k++) {
 		i = (start + k) % NSLOTS;

@@ -16,6 +16,17 @@ setup() {
 	cd "$BATS_TEST_TMPDIR" || return 1
 }
 
+# Each test's scratch directory is emptied after it (an environment takes
+# some 30 MB); set AQ_TEST_KEEP=1 to keep them for a look.
+teardown() {
+	cd / || return 0
+	if [ -z "${AQ_TEST_KEEP:-}" ]; then
+		chmod -R u+rwx "$BATS_TEST_TMPDIR" 2>/dev/null
+		rm -rf "${BATS_TEST_TMPDIR:?}"/* 2>/dev/null
+	fi
+	return 0
+}
+
 # Note: bats 1.8 `run` clobbers a variable named i (bats_any_in leaks it),
 # so the tests never keep a counter called i across a run.
 

@@ -473,7 +473,7 @@ load helper
 	nth=0
 	for d in 90 90s 5m 2h 1d 250ms 1h30m; do
 		assert_between $(( before + ${want[$d]} )) \
-		    "$(json_time "[$nth].deadline")" $(( after + ${want[$d]} ))
+		    "$(json_time "[$nth].deadline")" $(( after + ${want[$d]} + 1 ))
 		nth=$((nth + 1))
 	done
 }

@@ -1,0 +1,55 @@
+#!/usr/bin/env bats
+# Concurrency: many processes putting and claiming on one environment at
+# once.  Every job must be claimed exactly once and none lost.  Loops are
+# bounded in count and every command in time.
+
+load helper
+
+@test "4 putters and 4 claimers: 2000 jobs, each claimed exactly once" {
+	aq-put true >/dev/null		# create the environment first
+	aq-claim --done 1 -x 0 2>/dev/null || true
+	run --separate-stderr timeout 20 aq-claim
+	assert_success
+	run --separate-stderr timeout 20 aq-claim --done 1
+	assert_success
+	for p in 1 2 3 4; do
+		(
+			for n in $(seq 500); do
+				timeout 60 aq-put -n "p$p" true || exit 1
+			done >"put.$p"
+		) &
+	done
+	for c in 1 2 3 4; do
+		(
+			idle=0
+			for n in $(seq 100000); do
+				if out=$(timeout 60 aq-claim -w 1); then
+					printf '%s\n' "${out%%$'\t'*}"
+					idle=0
+				else
+					[ -e puts.done ] && idle=$((idle + 1))
+					[ "$idle" -ge 2 ] && break
+				fi
+			done >"claim.$c"
+		) &
+		claimers+=($!)
+	done
+	# Wait for the putters (the first four background jobs).
+	wait %1 %2 %3 %4
+	touch puts.done
+	wait "${claimers[@]}"
+	cat put.1 put.2 put.3 put.4 | sort >put.all
+	cat claim.1 claim.2 claim.3 claim.4 | sort >claim.all
+	run wc -l <put.all
+	assert_output 2000
+	run uniq -d put.all
+	assert_output ''
+	run uniq -d claim.all
+	assert_output ''
+	run diff put.all claim.all
+	assert_success
+	run aq-status --json
+	assert_success
+	assert_json '.queues.default.active' 2000
+	assert_json '.queues.default.pending' 0
+}
