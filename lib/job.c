@@ -276,6 +276,7 @@ struct claim_arg {
 	const struct aq_claim_opts *o;
 	aq_time		 now;
 	aq_time		 next;
+	int		 changed;	/* wrote something on the way */
 };
 
 /* First key at or after prefix k (kn bytes), read without keeping locks. */
@@ -315,7 +316,8 @@ peek(struct aq *aq, DB_TXN *txn, const unsigned char *k, size_t kn,
 
 /* Move scheduled jobs that fell due into the ready index. */
 static int
-promote(struct aq *aq, DB_TXN *txn, aq_time now, aq_time *next)
+promote(struct aq *aq, DB_TXN *txn, aq_time now, aq_time *next,
+    int *changed)
 {
 	unsigned char p = K_SCHED, k[AQ__KEY_MAX], v[AQ__KEY_MAX];
 	size_t kn, vn;
@@ -335,6 +337,7 @@ promote(struct aq *aq, DB_TXN *txn, aq_time now, aq_time *next)
 		if ((ret = dbdel(aq, txn, k, kn)) != 0 ||
 		    (ret = dbput(aq, txn, v, vn, NULL, 0)) != 0)
 			return ret;
+		*changed = 1;
 	}
 	return 0;
 }
@@ -376,7 +379,7 @@ interrupt(struct aq *aq, DB_TXN *txn, uint64_t id, aq_time lease,
 }
 
 static int
-expire(struct aq *aq, DB_TXN *txn, aq_time now)
+expire(struct aq *aq, DB_TXN *txn, aq_time now, int *changed)
 {
 	unsigned char p = K_LEASE, k[AQ__KEY_MAX];
 	size_t kn;
@@ -394,6 +397,7 @@ expire(struct aq *aq, DB_TXN *txn, aq_time now)
 			return 0;
 		if ((ret = interrupt(aq, txn, aq__get64(k + 9), t, now)) != 0)
 			return ret;
+		*changed = 1;
 	}
 	return 0;
 }
@@ -410,8 +414,14 @@ claim_op(struct aq *aq, DB_TXN *txn, void *arg)
 	size_t bn = 0, bq = 0, kn, qn, i;
 	int tries, ret;
 
-	if ((ret = promote(aq, txn, a->now, &a->next)) != 0 ||
-	    (ret = expire(aq, txn, a->now)) != 0)
+	/*
+	 * Nothing claimed still commits: promotions, interruptions and
+	 * expiries made on the way must stay.  res[0] 0 says "none".
+	 */
+	aq->res[0] = aq->res[1] = 0;
+	a->changed = 0;
+	if ((ret = promote(aq, txn, a->now, &a->next, &a->changed)) != 0 ||
+	    (ret = expire(aq, txn, a->now, &a->changed)) != 0)
 		return ret;
 	for (tries = 0; tries < 1000; tries++) {
 		struct aq__rec r;
@@ -435,8 +445,8 @@ claim_op(struct aq *aq, DB_TXN *txn, void *arg)
 				bq = qn + 2;
 			}
 		}
-		if (bn == 0)
-			return AQ_NO;
+		if (bn == 0)	/* abort (no fsync) unless we wrote */
+			return a->changed ? AQ_OK : AQ_NO;
 		DBT_INIT(key, best, bn);
 		memset(&data, 0, sizeof(data));
 		data.flags = DB_DBT_PARTIAL;
@@ -445,6 +455,7 @@ claim_op(struct aq *aq, DB_TXN *txn, void *arg)
 			continue;	/* another claimer took it */
 		if (ret != 0 || (ret = dbdel(aq, txn, best, bn)) != 0)
 			return ret;
+		a->changed = 1;
 		id = aq__get64(best + bn - 8);
 		if ((ret = load(aq, txn, id, 1, &r, &data)) < 0 || ret > 1)
 			return ret;
@@ -475,10 +486,9 @@ claim_op(struct aq *aq, DB_TXN *txn, void *arg)
 		    NULL, 0)) != 0)
 			return ret;
 		aq->res[0] = id;
-		aq->res[1] = 0;
 		return AQ_OK;
 	}
-	return AQ_NO;
+	return AQ_OK;
 }
 
 int
@@ -500,7 +510,7 @@ aq_claim(struct aq *aq, const struct aq_claim_opts *o, struct aq_job **jobp,
 	a.now = aq_now();
 	a.next = 0;
 	rc = aq__run(aq, claim_op, &a, AQ__WRITE);
-	if (rc == AQ_NO) {
+	if (rc == AQ_NO || (rc == AQ_OK && aq->res[0] == 0)) {
 		if (next != NULL)
 			*next = a.next;
 		return aq__err(AQ_NO, "nothing to claim");

@@ -343,18 +343,18 @@ assert_argv() {
 
 # ---- usage ----
 
-# The first line of PROG -h (the usage line).
-usage_line() {
-	"$1" -h 2>/dev/null | head -n 1
+# The usage, as PROG -h prints it.
+usage_text() {
+	"$1" -h 2>/dev/null
 }
 
 # assert_usage_error PROG: after `run --separate-stderr PROG bad...`: exit
-# 64, nothing on stdout, the usage (first line of PROG -h) on stderr.
+# 64, nothing on stdout, the usage (all that PROG -h prints) on stderr.
 assert_usage_error() {
 	local u
 	assert_failure 64
 	assert_output ''
-	u=$(usage_line "$1")
+	u=$(usage_text "$1")
 	if [ -z "$u" ]; then
 		fail "$1 -h printed no usage"
 		return 1

@@ -89,8 +89,13 @@ load helper
 		timeout 20 aq-put -q "c$nth" true >"out.$nth" 2>"err.$nth" &
 		pids+=($!)
 	done
+	local rc
 	for nth in "${!pids[@]}"; do
-		wait "${pids[$nth]}"
+		rc=0
+		wait "${pids[$nth]}" || rc=$?
+		if [ "$rc" -ne 0 ]; then
+			fail "aq-put -q c$((nth + 1)) exited $rc (124: timed out): $(cat "err.$((nth + 1))")"
+		fi
 	done
 	run sort -n out.1 out.2 out.3 out.4 out.5 out.6 out.7 out.8
 	assert_success
