@@ -574,7 +574,8 @@ attempt(struct aq *aq, aq__op fn, void *arg, int flags, uint64_t nonce,
 	int ret;
 
 	ret = aq->env->txn_begin(aq->env, NULL, &txn,
-	    (flags & AQ__WRITE) ? 0 : DB_READ_COMMITTED);
+	    ((flags & AQ__WRITE) ? 0 : DB_READ_COMMITTED) |
+	    ((flags & AQ__BULK) ? DB_TXN_BULK : 0));
 	if (ret > 0)
 		return aq__dberr(ret, "cannot begin in '%s'", aq->home);
 	if (ret != 0)

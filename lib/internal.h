@@ -86,6 +86,7 @@ int	 aq__escape_reason(void);
 
 /* ---- env.c ---- */
 #define AQ__WRITE	0x01	/* writes: durable commit and a token */
+#define AQ__BULK	0x02	/* many inserts: DB_TXN_BULK */
 typedef int (*aq__op)(struct aq *, DB_TXN *, void *);
 int	 aq__run(struct aq *, aq__op, void *, int flags);
 int	 aq__env_open(struct aq *, int recover);

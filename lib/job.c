@@ -262,7 +262,8 @@ aq_put(struct aq *aq, struct aq_job *jobs, size_t n)
 	a.jobs = jobs;
 	a.n = n;
 	a.now = aq_now();
-	if ((rc = aq__run(aq, put_op, &a, AQ__WRITE)) != AQ_OK)
+	if ((rc = aq__run(aq, put_op, &a, AQ__WRITE |
+	    (n >= 1000 ? AQ__BULK : 0))) != AQ_OK)
 		return rc;
 	for (i = 0; i < n; i++)
 		jobs[i].id = aq->res[0] + i;
