@@ -38,6 +38,7 @@ aq_parse_duration(const char *s, int64_t *usec)
 	if (s == NULL || *s == '\0')
 		return aq__err(AQ_EINPUT, "bad duration ''");
 	while (*p != '\0') {
+		const char *start = p;
 		int64_t n = 0, unit;
 
 		if (!isdigit((unsigned char)*p))
@@ -71,7 +72,7 @@ aq_parse_duration(const char *s, int64_t *usec)
 			goto bad;
 		total += n * unit;
 		/* A bare number is seconds, and only on its own. */
-		if (unit == AQ_SEC && p[-1] != 's' && p != s + strlen(s))
+		if (unit == AQ_SEC && p[-1] != 's' && start != s)
 			goto bad;
 	}
 	*usec = total;
@@ -204,7 +205,9 @@ aq_format_duration(int64_t us, char *buf, size_t size)
 
 	if (us < 0)
 		us = 0;
-	if (us < AQ_SEC)
+	if (us == 0)
+		snprintf(buf, size, "0s");
+	else if (us < AQ_SEC)
 		snprintf(buf, size, "%lldms", (long long)(us / 1000));
 	else if (s < 60)
 		snprintf(buf, size, "%lld.%llds", (long long)s,

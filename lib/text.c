@@ -244,6 +244,8 @@ aq_job_json(const struct aq_job *j)
 	else
 		sb_str(&b, "null");
 	if (j->envp != NULL) {
+		int first = 1;
+
 		sb_str(&b, ",\"env\":{");
 		for (i = 0; j->envp[i] != NULL; i++) {
 			const char *eq = strchr(j->envp[i], '=');
@@ -256,8 +258,9 @@ aq_job_json(const struct aq_job *j)
 				b.err = 1;
 				break;
 			}
-			if (i > 0)
+			if (!first)
 				sb_str(&b, ",");
+			first = 0;
 			sb_json(&b, k);
 			sb_str(&b, ":");
 			sb_json(&b, eq + 1);
