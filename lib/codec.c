@@ -347,8 +347,16 @@ aq__job_decode(const void *rec, size_t len, struct aq__rec *r)
 		case T_TIMEOUT: j->timeout = iv; break;
 		case T_RETRIES: j->retries = (int)iv; break;
 		case T_RETRYDELAY: j->retry_delay = iv; break;
-		case T_STATE: j->state = (enum aq_state)iv; break;
-		case T_OUTCOME: j->outcome = (enum aq_outcome)iv; break;
+		case T_STATE:
+			if (iv < 0 || iv > AQ_DONE)
+				return -1;
+			j->state = (enum aq_state)iv;
+			break;
+		case T_OUTCOME:
+			if (iv < 0 || iv >= AQ_NOUTCOMES)
+				return -1;
+			j->outcome = (enum aq_outcome)iv;
+			break;
 		case T_ATTEMPT: j->attempt = (int)iv; break;
 		case T_INTERRUPTS: j->interrupts = (int)iv; break;
 		case T_EXIT: j->exit_code = (int)iv - 1; break;

@@ -258,6 +258,9 @@ aq_put(struct aq *aq, struct aq_job *jobs, size_t n)
 			    j->queue);
 		if (j->name != NULL && !aq_valid_name(j->name))
 			return aq__err(AQ_EINPUT, "bad job name '%s'", j->name);
+		if (j->timeout < 0 || j->retry_delay < 0 || j->retries < 0)
+			return aq__err(AQ_EINPUT, "negative timeout, retry "
+			    "count or retry delay");
 	}
 	a.jobs = jobs;
 	a.n = n;

@@ -141,8 +141,10 @@ aq_parse_time(const char *s, aq_time now, aq_time *t)
 		const char *errstr;
 		long long e;
 
+		if (!isdigit((unsigned char)s[1]))
+			goto bad;	/* strtonum would take " 5" and "+5" */
 		e = strtonum(s + 1, 0, 253402300799LL, &errstr);
-		if (errstr != NULL || s[1] == '\0')
+		if (errstr != NULL)
 			goto bad;
 		*t = (aq_time)e * AQ_SEC;
 		return AQ_OK;
@@ -191,7 +193,7 @@ bad:
 void
 aq_format_time(aq_time t, char *buf, size_t size)
 {
-	time_t tt = (time_t)(t / AQ_SEC);
+	time_t tt = (time_t)(t / AQ_SEC - (t % AQ_SEC < 0));	/* floor */
 	struct tm tm;
 
 	gmtime_r(&tt, &tm);

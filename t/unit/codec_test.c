@@ -182,7 +182,8 @@ assert_same_job(const struct aq_job *a, const struct aq_job *b)
 static void
 test_roundtrip_full(void **state)
 {
-	char *argv[] = { S("/bin/sh"), S("-c"), S("echo 'hi' \"there\""), S(""), NULL };
+	char *argv[] = { S("/bin/sh"), S("-c"), S("echo 'hi' \"there\""),
+	    S(""), NULL };
 	struct aq__buf b = { NULL, 0, 0 };
 	struct aq__rec r;
 	struct aq_job j;
@@ -578,7 +579,8 @@ test_pack_empty_env(void **state)
 static void
 test_env_encode(void **state)
 {
-	char *envp[] = { S("A=1"), S("B="), S("C=x y"), NULL }, *none[] = { NULL };
+	char *envp[] = { S("A=1"), S("B="), S("C=x y"), NULL };
+	char *none[] = { NULL };
 	struct aq__buf b = { NULL, 0, 0 };
 
 	(void)state;
@@ -1113,7 +1115,8 @@ test_cmdline(void **state)
 	char *a1[] = { S("echo"), S("a b"), NULL };
 	char *a2[] = { S("echo"), S("it's"), NULL };
 	char *a3[] = { S("echo"), S(""), NULL };
-	char *a4[] = { S("cp"), S("-r"), S("./a/b_c.d"), S("x=y:z@h,%+"), NULL };
+	char *a4[] = { S("cp"), S("-r"), S("./a/b_c.d"), S("x=y:z@h,%+"),
+	    NULL };
 	char *a5[] = { S("sh"), S("-c"), S("echo $HOME; ls *"), NULL };
 	char *a6[] = { S("''"), S("a\nb"), S("\"q\""), S("~"), S("#"), NULL };
 	char *a7[] = { NULL };

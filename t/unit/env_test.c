@@ -393,6 +393,56 @@ test_open_default_home(void **state)
 	assert_string_equal(aq_home(f->aq), real);
 }
 
+/* Set or unset an environment variable for aq_default_home(). */
+static void
+setvar(const char *name, const char *value)
+{
+	if (value == NULL)
+		assert_int_equal(unsetenv(name), 0);
+	else
+		assert_int_equal(setenv(name, value, 1), 0);
+}
+
+static void
+test_default_home(void **state)
+{
+	static const char *const names[] = { "AQ_HOME", "XDG_STATE_HOME",
+	    "HOME" };
+	char *saved[3], buf[PATH_MAX], small[8];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 3; i++) {
+		const char *v = getenv(names[i]);
+
+		saved[i] = v ? strdup(v) : NULL;
+	}
+	setvar("AQ_HOME", "/a/q");
+	setvar("XDG_STATE_HOME", "/x");
+	setvar("HOME", "/h");
+	assert_int_equal(aq_default_home(buf, sizeof(buf)), AQ_OK);
+	assert_string_equal(buf, "/a/q");
+	setvar("AQ_HOME", "");
+	assert_int_equal(aq_default_home(buf, sizeof(buf)), AQ_OK);
+	assert_string_equal(buf, "/x/aq");
+	setvar("AQ_HOME", NULL);
+	assert_int_equal(aq_default_home(buf, sizeof(buf)), AQ_OK);
+	assert_string_equal(buf, "/x/aq");
+	setvar("XDG_STATE_HOME", "relative");	/* not absolute: ignored */
+	assert_int_equal(aq_default_home(buf, sizeof(buf)), AQ_OK);
+	assert_string_equal(buf, "/h/.local/state/aq");
+	setvar("XDG_STATE_HOME", NULL);
+	assert_int_equal(aq_default_home(buf, sizeof(buf)), AQ_OK);
+	assert_string_equal(buf, "/h/.local/state/aq");
+	assert_int_equal(aq_default_home(small, sizeof(small)), AQ_EUNAVAIL);
+	setvar("HOME", NULL);
+	assert_int_equal(aq_default_home(buf, sizeof(buf)), AQ_EUNAVAIL);
+	for (i = 0; i < 3; i++) {
+		setvar(names[i], saved[i]);
+		free(saved[i]);
+	}
+}
+
 static void
 test_close_null(void **state)
 {
@@ -1045,13 +1095,15 @@ test_begin_in_future(void **state)
 	struct aq *aq;
 
 	aq = open_env(f);
-	begin = aq_now() + 50000;
+	begin = aq_now() + 100000;
 	put_job(aq, "default", 0, begin, 0);
 	j = get_job(aq, 1);
-	assert_int_equal(j->reason, AQ_SCHEDULED);
 	assert_true(j->begin == begin);
-	aq_job_free(j);
 	claim_opts(&o, NULL, 0, owner_a, 0);
+	if (aq_now() >= begin)
+		skip();		/* too slow a machine to tell */
+	assert_int_equal(j->reason, AQ_SCHEDULED);
+	aq_job_free(j);
 	assert_int_equal(aq_claim(aq, &o, &j, &next), AQ_NO);
 	assert_null(j);
 	assert_true(next == begin);
@@ -1479,6 +1531,7 @@ main(void)
 		T(test_open_setgid_group),
 		T(test_open_twice),
 		T(test_open_default_home),
+		cmocka_unit_test(test_default_home),
 		cmocka_unit_test(test_close_null),
 		T(test_put_ids),
 		T(test_put_default_queue),
