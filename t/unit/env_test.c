@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "aq.h"
+#include "internal.h"
 
 /* struct aq_job has char *; the tests fill it with literals. */
 #define S(s)	((char *)(s))
@@ -242,6 +243,38 @@ assert_error_mentions(const char *s)
 }
 
 /* ---- opening ---- */
+
+/* A record of a newer format: refused with a clear error, nothing changed. */
+static void
+test_open_newer_format(void **state)
+{
+	struct fx *f = *state;
+	unsigned char k = K_META, v[72];
+	DBT key, data;
+	DB_TXN *txn;
+	struct aq *aq;
+
+	aq = open_env(f);
+	memset(v, 0, sizeof(v));
+	aq__be32(v, AQ_FORMAT + 1);
+	memset(&key, 0, sizeof(key));
+	memset(&data, 0, sizeof(data));
+	key.data = &k;
+	key.size = 1;
+	data.data = v;
+	data.size = sizeof(v);
+	assert_int_equal(aq->env->txn_begin(aq->env, NULL, &txn, 0), 0);
+	assert_int_equal(aq->db->put(aq->db, txn, &key, &data, 0), 0);
+	assert_int_equal(txn->commit(txn, 0), 0);
+	aq_close(aq);
+	f->aq = NULL;
+	assert_int_equal(aq_open(&f->aq, f->home, AQ_OPEN_CREATE),
+	    AQ_EUNAVAIL);
+	assert_null(f->aq);
+	assert_non_null(strstr(aq_error(), "newer than this aq"));
+	/* The handle was refused, not half-open: a new open still says no. */
+	assert_int_equal(aq_open(&f->aq, f->home, 0), AQ_EUNAVAIL);
+}
 
 static void
 test_open_creates(void **state)
@@ -1522,6 +1555,7 @@ main(void)
 {
 #define T(t)	cmocka_unit_test_setup_teardown(t, setup, teardown)
 	const struct CMUnitTest tests[] = {
+		T(test_open_newer_format),
 		T(test_open_creates),
 		T(test_open_creates_parents),
 		T(test_open_missing),
