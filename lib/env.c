@@ -186,13 +186,14 @@ on_event(DB_ENV *env, u_int32_t event, void *info)
 }
 
 static int
-meta(struct aq *aq, int create)
+meta_once(struct aq *aq, int create, int *again)
 {
 	unsigned char k = K_META, v[8 + 64];
 	DBT key, data;
 	DB_TXN *txn;
 	int ret;
 
+	*again = 0;
 	if ((ret = aq->env->txn_begin(aq->env, NULL, &txn, 0)) != 0)
 		return aq__dberr(ret, "cannot read environment '%s'", aq->home);
 	memset(&key, 0, sizeof(key));
@@ -210,11 +211,17 @@ meta(struct aq *aq, int create)
 		data.size = sizeof(v);
 		ret = aq->db->put(aq->db, txn, &key, &data, 0);
 		if (ret == 0)
-			return (ret = txn->commit(txn, 0)) == 0 ? AQ_OK :
-			    aq__dberr(ret, "cannot create environment '%s'",
-			    aq->home);
+			ret = txn->commit(txn, 0);
+		else
+			txn->abort(txn);
+		if (ret == DB_LOCK_DEADLOCK || ret == DB_LOCK_NOTGRANTED)
+			*again = 1;
+		return ret == 0 ? AQ_OK : aq__dberr(ret, "cannot create "
+		    "environment '%s'", aq->home);
 	}
 	txn->abort(txn);
+	if (ret == DB_LOCK_DEADLOCK || ret == DB_LOCK_NOTGRANTED)
+		*again = 1;
 	if (ret == DB_NOTFOUND)
 		return aq__err(AQ_EINTERNAL, "environment '%s' has no format "
 		    "record", aq->home);
@@ -227,6 +234,23 @@ meta(struct aq *aq, int create)
 	return AQ_OK;
 }
 
+/* Check the format record, retrying a lock conflict as every op does. */
+static int
+meta(struct aq *aq, int create)
+{
+	struct timespec ts = { 0, 0 };
+	int again, rc, try;
+
+	for (try = 0; try < 64; try++) {
+		if ((rc = meta_once(aq, create, &again)) == AQ_OK || !again)
+			return rc;
+		ts.tv_nsec = (random() % (1000L << (try < 7 ? try : 7)) +
+		    100) * 1000L;
+		nanosleep(&ts, NULL);
+	}
+	return rc;
+}
+
 /*
  * Open the Berkeley DB environment and aq.db.  how: 0 join, 1 recover,
  * 2 create (and recover).  The caller holds INSIDE (write-locked for 1
@@ -235,9 +259,10 @@ meta(struct aq *aq, int create)
 int
 aq__env_open(struct aq *aq, int how)
 {
+	struct timespec nap = { 0, 0 };
 	u_int32_t flags;
 	mode_t old;
-	int ret, rc;
+	int ret, rc, try;
 
 	if (how == 2 && write_file(aq, "DB_CONFIG", db_config) == -1)
 		return aq__err(AQ_ECREATE, "cannot create '%s/DB_CONFIG': %s",
@@ -269,17 +294,25 @@ aq__env_open(struct aq *aq, int how)
 		return aq__dberr(ret, "cannot open environment '%s'%s%s",
 		    aq->home, aq__lastdb[0] ? ": " : "", aq__lastdb);
 	}
-	if ((ret = db_create(&aq->db, aq->env, 0)) != 0)
-		goto dberr;
-	old = umask(aq->fmode == 0660 ? 007 : 077);
-	ret = aq->db->open(aq->db, NULL, AQ_DB_FILE, NULL, DB_BTREE,
-	    (how == 2 ? DB_CREATE : 0) | DB_AUTO_COMMIT, aq->fmode);
-	umask(old);
-	if (ret != 0) {
+	for (try = 0; try < 64; try++) {
+		if ((ret = db_create(&aq->db, aq->env, 0)) != 0)
+			goto dberr;
+		old = umask(aq->fmode == 0660 ? 007 : 077);
+		ret = aq->db->open(aq->db, NULL, AQ_DB_FILE, NULL, DB_BTREE,
+		    (how == 2 ? DB_CREATE : 0) | DB_AUTO_COMMIT, aq->fmode);
+		umask(old);
+		if (ret == 0)
+			break;
 		aq->db->close(aq->db, DB_NOSYNC);
 		aq->db = NULL;
-		goto dberr;
+		if (ret != DB_LOCK_DEADLOCK && ret != DB_LOCK_NOTGRANTED)
+			goto dberr;
+		nap.tv_nsec = (random() % (1000L << (try < 7 ? try : 7)) +
+		    100) * 1000L;
+		nanosleep(&nap, NULL);
 	}
+	if (ret != 0)
+		goto dberr;
 	if ((rc = meta(aq, how == 2)) != AQ_OK) {
 		aq->db->close(aq->db, DB_NOSYNC);
 		aq->env->close(aq->env, 0);
@@ -352,7 +385,7 @@ aq__abandon(struct aq *aq)
 		}
 		closedir(d);
 	}
-	aq__gate_leave(aq);
+	aq__gate_leave(aq, 0);
 }
 
 /*
@@ -387,7 +420,7 @@ join(struct aq *aq, int fresh)
 		aq__op_end();
 		if (rc == AQ_OK)
 			return AQ_OK;
-		aq__gate_leave(aq);
+		aq__gate_leave(aq, 1);
 		if (rc != -1)
 			return rc;
 		aq->force_recover = 1;
@@ -511,6 +544,7 @@ aq_close(struct aq *aq)
 			aq->db = NULL;
 			aq->env = NULL;
 			aq__op_end();
+			aq__gate_leave(aq, 1);
 		}
 	} else if (aq->env != NULL)
 		aq__abandon(aq);

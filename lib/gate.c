@@ -79,6 +79,7 @@ struct slot {
 volatile sig_atomic_t aq__in_op, aq__in_alloc, aq__pending;
 static volatile sig_atomic_t g_reason, g_ticks, g_joined, g_stale;
 static volatile sig_atomic_t g_maxticks = WAIT_TICKS;
+static volatile sig_atomic_t g_state;	/* our slot's state */
 static int g_fd = -1;
 static int g_slot = -1;
 static sigjmp_buf g_jmp;
@@ -122,6 +123,7 @@ slot_off(int i)
 static void
 set_state(uint32_t state)
 {
+	g_state = (sig_atomic_t)state;
 	if (g_slot >= 0)
 		(void)pwrite(g_fd, &state, sizeof(state),
 		    slot_off(g_slot) + offsetof(struct slot, state));
@@ -248,8 +250,10 @@ on_urg(int sig)
 			if (!aq__pending)
 				escape(AQ__ESC_RECOVER);
 		} else {
+			/* Between operations: nothing half done, a clean exit. */
 			g_stale = 1;
 			g_joined = 0;
+			set_state(S_OUT);
 			lk(F_SETLK, F_UNLCK, B_INSIDE, 1);
 		}
 	}
@@ -394,6 +398,11 @@ aq__gate_open(struct aq *aq)
 	return AQ_OK;
 }
 
+/*
+ * Give the slot back.  A process that left an operation half done (it gave
+ * up waiting, or Berkeley DB asked for recovery) keeps its slot marked
+ * inside, so that the next process recovers the environment.
+ */
 void
 aq__gate_close(struct aq *aq)
 {
@@ -402,9 +411,14 @@ aq__gate_close(struct aq *aq)
 	(void)aq;
 	if (g_fd == -1)
 		return;
-	aq__gate_leave(aq);
-	memset(&z, 0, sizeof(z));
-	(void)pwrite(g_fd, &z, sizeof(z), slot_off(g_slot));
+	if (g_joined) {
+		g_joined = 0;
+		lk(F_SETLK, F_UNLCK, B_INSIDE, 1);
+	}
+	if (g_state != S_IN) {
+		memset(&z, 0, sizeof(z));
+		(void)pwrite(g_fd, &z, sizeof(z), slot_off(g_slot));
+	}
 	sigaction(SIGALRM, &old_alrm, NULL);
 	sigaction(SIGURG, &old_urg, NULL);
 	close(g_fd);		/* drops every lock */
@@ -440,16 +454,21 @@ fail:
 	    strerror(e));
 }
 
-/* Step out: the caller has closed or abandoned its handles. */
+/*
+ * Step out.  clean: the handles were closed by Berkeley DB itself;
+ * otherwise they were abandoned and the slot stays marked inside until a
+ * recovery or a clean rejoin-and-close.
+ */
 void
-aq__gate_leave(struct aq *aq)
+aq__gate_leave(struct aq *aq, int clean)
 {
 	(void)aq;
+	if (clean)
+		set_state(S_OUT);
 	if (g_joined) {
 		g_joined = 0;
 		lk(F_SETLK, F_UNLCK, B_INSIDE, 1);
 	}
-	set_state(S_OUT);
 }
 
 /* Ask every live process in the environment to step out. */
@@ -549,8 +568,8 @@ aq__recover(struct aq *aq, int create)
 		g_stale = 0;
 	} else {
 		g_joined = 0;
-		lk(F_SETLK, F_UNLCK, B_INSIDE, 1);
 		set_state(S_OUT);
+		lk(F_SETLK, F_UNLCK, B_INSIDE, 1);
 	}
 	lk(F_SETLK, F_UNLCK, B_DOOR, 1);
 	lk(F_SETLK, F_UNLCK, B_RECOVER, 1);

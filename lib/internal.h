@@ -70,7 +70,7 @@ extern volatile sig_atomic_t aq__in_op, aq__in_alloc, aq__pending;
 int	 aq__gate_open(struct aq *);
 void	 aq__gate_close(struct aq *);
 int	 aq__gate_enter(struct aq *);
-void	 aq__gate_leave(struct aq *);
+void	 aq__gate_leave(struct aq *, int clean);
 int	 aq__gate_stale(void);
 int	 aq__gate_slot(void);
 uint64_t aq__gate_recoveries(void);
