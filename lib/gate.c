@@ -526,6 +526,14 @@ aq__recover(struct aq *aq, int create)
 		    aq->home, e == ETIMEDOUT ? "another recovery takes too "
 		    "long" : strerror(e));
 	}
+	if (create) {
+		char path[PATH_MAX + 16];
+
+		/* Another process may have made it while we waited. */
+		snprintf(path, sizeof(path), "%s/%s", aq->home, AQ_DB_FILE);
+		if (access(path, F_OK) == 0)
+			create = 0;
+	}
 	if (!create && !aq->force_recover && aq__gate_dead(1) != 2) {
 		lk(F_SETLK, F_UNLCK, B_RECOVER, 1);
 		timer(0);
@@ -558,11 +566,14 @@ aq__recover(struct aq *aq, int create)
 		uint64_t n = 0;
 
 		clear_dead();
-		if (pread(g_fd, &n, sizeof(n), H_RECOVERIES) != sizeof(n))
-			n = 0;
-		n++;
-		(void)pwrite(g_fd, &n, sizeof(n), H_RECOVERIES);
-		aq->recoveries++;
+		if (!create) {	/* making the environment is no recovery */
+			if (pread(g_fd, &n, sizeof(n), H_RECOVERIES) !=
+			    sizeof(n))
+				n = 0;
+			n++;
+			(void)pwrite(g_fd, &n, sizeof(n), H_RECOVERIES);
+			aq->recoveries++;
+		}
 		aq->force_recover = 0;
 		lk(F_SETLK, F_RDLCK, B_INSIDE, 1);
 		g_stale = 0;

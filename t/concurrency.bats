@@ -53,3 +53,20 @@ load helper
 	assert_json '.queues.default.active' 2000
 	assert_json '.queues.default.pending' 0
 }
+
+@test "8 first puts at once into a home that does not exist yet" {
+	for n in 1 2 3 4 5 6 7 8; do
+		timeout 60 aq-put true >"id.$n" 2>"err.$n" &
+		pids+=($!)
+	done
+	for p in "${pids[@]}"; do
+		wait "$p"
+	done
+	run cat err.1 err.2 err.3 err.4 err.5 err.6 err.7 err.8
+	assert_output ''
+	run sort -n id.1 id.2 id.3 id.4 id.5 id.6 id.7 id.8
+	assert_output "$(seq 8)"
+	run aq-status --json
+	assert_success
+	assert_json '.recoveries' 0
+}
