@@ -12,17 +12,19 @@ load helper
 	assert_success
 	run --separate-stderr timeout 20 aq-claim --done 1
 	assert_success
+	end=$(( $(date +%s) + 600 ))	# a hard bound for every loop
 	for p in 1 2 3 4; do
 		(
 			for n in $(seq 500); do
 				timeout 60 aq-put -n "p$p" true || exit 1
 			done >"put.$p"
 		) &
+		putters+=($!)
 	done
 	for c in 1 2 3 4; do
 		(
 			idle=0
-			for n in $(seq 100000); do
+			while [ "$(date +%s)" -lt "$end" ]; do
 				if out=$(timeout 60 aq-claim -w 1); then
 					printf '%s\n' "${out%%$'\t'*}"
 					idle=0
@@ -34,10 +36,13 @@ load helper
 		) &
 		claimers+=($!)
 	done
-	# Wait for the putters (the first four background jobs).
-	wait %1 %2 %3 %4
+	for p in "${putters[@]}"; do
+		wait "$p"
+	done
 	touch puts.done
-	wait "${claimers[@]}"
+	for c in "${claimers[@]}"; do
+		wait "$c"
+	done
 	cat put.1 put.2 put.3 put.4 | sort >put.all
 	cat claim.1 claim.2 claim.3 claim.4 | sort >claim.all
 	run wc -l <put.all

@@ -19,6 +19,12 @@ setup() {
 # Each test's scratch directory is emptied after it (an environment takes
 # some 30 MB); set AQ_TEST_KEEP=1 to keep them for a look.
 teardown() {
+	# Background loops a failed test left behind must not outlive it.
+	local p
+	for p in ${putters[@]+"${putters[@]}"} ${claimers[@]+"${claimers[@]}"}; do
+		pkill -P "$p" 2>/dev/null
+		kill "$p" 2>/dev/null
+	done
 	cd / || return 0
 	if [ -z "${AQ_TEST_KEEP:-}" ]; then
 		chmod -R u+rwx "$BATS_TEST_TMPDIR" 2>/dev/null
