@@ -393,7 +393,7 @@ aq__abandon(struct aq *aq)
  * process died inside, or when Berkeley DB asked for it.
  */
 static int
-join(struct aq *aq, int fresh)
+join1(struct aq *aq, int fresh)
 {
 	volatile int tries;
 	int rc;
@@ -408,6 +408,7 @@ join(struct aq *aq, int fresh)
 		if ((rc = aq__gate_enter(aq)) != AQ_OK)
 			return rc;
 		if (sigsetjmp(*aq__op_jmp(), 1) != 0) {
+			aq__rejoin(1);
 			aq__op_end();
 			aq__abandon(aq);
 			if (aq__escape_reason() == AQ__ESC_TIMEOUT)
@@ -427,6 +428,16 @@ join(struct aq *aq, int fresh)
 	}
 	return aq__err(AQ_EUNAVAIL, "cannot open environment '%s': recovery "
 	    "keeps failing", aq->home);
+}
+
+static int
+join(struct aq *aq, int fresh)
+{
+	int rc;
+
+	rc = join1(aq, fresh);
+	aq__rejoin(0);
+	return rc;
 }
 
 static void *
@@ -534,8 +545,10 @@ aq_close(struct aq *aq)
 		return;
 	if (aq->env != NULL && !aq__gate_stale()) {
 		if (sigsetjmp(*aq__op_jmp(), 1) != 0) {
+			aq__rejoin(1);
 			aq__op_end();
 			aq__abandon(aq);
+			aq__rejoin(0);
 		} else {
 			aq__op_begin();
 			(void)aq->env->txn_checkpoint(aq->env, 4096, 0, 0);
@@ -656,11 +669,14 @@ aq__run(struct aq *aq, aq__op fn, void *arg, int flags)
 				return rc;
 		}
 		if (sigsetjmp(*aq__op_jmp(), 1) != 0) {
+			aq__rejoin(1);
 			aq__op_end();
 			aq__abandon(aq);
-			if (aq__escape_reason() == AQ__ESC_TIMEOUT)
+			if (aq__escape_reason() == AQ__ESC_TIMEOUT) {
+				aq__rejoin(0);
 				return aq__err(AQ_EAGAIN, "environment '%s' is "
 				    "busy: gave up waiting", aq->home);
+			}
 			if (flags & AQ__WRITE)
 				check = 1;
 			continue;
@@ -673,6 +689,7 @@ aq__run(struct aq *aq, aq__op fn, void *arg, int flags)
 			continue;
 		}
 		if (ret == DB_RUNRECOVERY) {
+			aq__rejoin(1);
 			aq__abandon(aq);
 			aq->force_recover = 1;
 			if (flags & AQ__WRITE)
@@ -684,6 +701,7 @@ aq__run(struct aq *aq, aq__op fn, void *arg, int flags)
 			    aq->home, aq__lastdb[0] ? ": " : "", aq__lastdb);
 		return ret;
 	}
+	aq__rejoin(0);
 	return aq__err(AQ_EAGAIN, "environment '%s' is busy: too many "
 	    "conflicts", aq->home);
 }

@@ -64,6 +64,7 @@
 #define TICK_MS		200
 #define WAIT_TICKS	(120 * 1000 / TICK_MS)	/* give up after 2 min */
 #define GRACE_MS	10000	/* then kill who cannot step out */
+#define DEADMAN_TICKS	(45 * 1000 / TICK_MS)	/* rejoin or give up */
 
 enum { S_EMPTY = 0, S_OUT = 1, S_IN = 2 };
 
@@ -80,6 +81,7 @@ volatile sig_atomic_t aq__in_op, aq__in_alloc, aq__pending;
 static volatile sig_atomic_t g_reason, g_ticks, g_joined, g_stale;
 static volatile sig_atomic_t g_maxticks = WAIT_TICKS;
 static volatile sig_atomic_t g_state;	/* our slot's state */
+static volatile sig_atomic_t g_rejoin, g_rticks;
 static int g_fd = -1;
 static int g_slot = -1;
 static sigjmp_buf g_jmp;
@@ -134,6 +136,8 @@ timer(int on)
 {
 	struct itimerval it;
 
+	if (!on && g_rejoin)
+		return;		/* the deadman keeps ticking */
 	memset(&it, 0, sizeof(it));
 	if (on) {
 		it.it_value.tv_usec = TICK_MS * 1000;
@@ -229,6 +233,13 @@ on_alarm(int sig)
 
 	(void)sig;
 	g_ticks++;
+	if (g_rejoin && ++g_rticks > DEADMAN_TICKS) {
+		static const char m[] = "aq: cannot get back into the "
+		    "environment after stepping out: giving up\n";
+
+		(void)write(STDERR_FILENO, m, sizeof(m) - 1);
+		_exit(AQ_EAGAIN);
+	}
 	if (aq__in_op && !aq__pending) {
 		if (aq__gate_dead(0) == 2)
 			escape(AQ__ESC_RECOVER);
@@ -258,6 +269,25 @@ on_urg(int sig)
 		}
 	}
 	errno = e;
+}
+
+/*
+ * Between an escape and a successful rejoin the process runs code that
+ * no escape can guard (abandoning handles, libc inside a new open).  If it
+ * hangs there, for instance in an allocator lock, the deadman ends it with
+ * AQ_EAGAIN rather than leave a program hanging for ever.
+ */
+void
+aq__rejoin(int on)
+{
+	if (on) {
+		g_rticks = 0;
+		g_rejoin = 1;
+		timer(1);
+	} else {
+		g_rejoin = 0;
+		timer(0);
+	}
 }
 
 sigjmp_buf *

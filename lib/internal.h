@@ -78,6 +78,7 @@ int	 aq__gate_dead(int cleanup);
 int	 aq__recover(struct aq *, int create);
 void	 aq__op_begin(void);
 void	 aq__op_end(void);
+void	 aq__rejoin(int on);
 void	 aq__escape_now(void);
 sigjmp_buf *aq__op_jmp(void);
 int	 aq__escape_reason(void);
