@@ -290,9 +290,10 @@ main(int argc, char *argv[])
 		rc = worst;
 	}
 	aq_close(aq);
-	if (rc != AQ_OK && list)
-		errx(rc, "%s", aq_error());
 	if (fflush(stdout) == EOF || ferror(stdout))
 		err(75, "cannot write");
+	/* Per-job errors were reported as they came; the others here. */
+	if (rc != AQ_OK && (list || argc == 0))
+		errx(rc, "%s", aq_error());
 	return rc;
 }

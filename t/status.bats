@@ -423,3 +423,14 @@ assert_list_line() {
 	assert_success
 	[ "$(json_len '')" -eq 0 ]
 }
+
+@test "aq-status into a full disk (/dev/full) exits 75 and says so" {
+	aq-put true >/dev/null
+	run --separate-stderr aq-status -l
+	assert_success
+	run --separate-stderr bash -c 'aq-status -l >/dev/full'
+	assert_failure 75
+	assert_stderr_match '^aq-status: cannot write'
+	run --separate-stderr bash -c 'aq-status >/dev/full'
+	assert_failure 75
+}
