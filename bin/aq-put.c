@@ -153,7 +153,7 @@ main(int argc, char *argv[])
 	struct aq *aq;
 	const char *dir = NULL, *shell = NULL, *errstr;
 	char cwd[PATH_MAX], *argv_c[4];
-	int batch = 0, ch, rc;
+	int batch = 0, ch, rc, delay_set = 0;
 	aq_time now = aq_now();
 	size_t i, n;
 
@@ -223,6 +223,7 @@ main(int argc, char *argv[])
 			if (aq_parse_duration(optarg, &tmpl.retry_delay) !=
 			    AQ_OK)
 				errx(65, "bad duration '%s'", optarg);
+			delay_set = 1;
 			break;
 		case O_TIMEOUT:
 			if (aq_parse_duration(optarg, &tmpl.timeout) != AQ_OK ||
@@ -237,6 +238,8 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (batch + (shell != NULL) + (argc > 0) != 1)
 		usage(64);
+	if (tmpl.retries > 0 && !delay_set)
+		tmpl.retry_delay = 10 * AQ_SEC;
 
 	if (getcwd(cwd, sizeof(cwd)) == NULL)
 		err(65, "cannot get the working directory");

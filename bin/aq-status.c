@@ -7,12 +7,18 @@
  */
 #include "config.h"
 
+#include <sys/inotify.h>
+
 #include <err.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "aq.h"
 
@@ -22,20 +28,31 @@ usage(int code)
 	fprintf(code ? stderr : stdout,
 	    "usage: aq-status [-hV] [--json] [-d dir]\n"
 	    "       aq-status [--json] [-d dir] id ...\n"
-	    "       aq-status [--json] [-d dir] -l [-q queue] [-s state]\n");
+	    "       aq-status [--json] [-d dir] -l [-q queue] [-s state]\n"
+	    "       aq-status [--json] [-d dir] -W\n"
+	    "       aq-status [--json] [-d dir] -S [--window duration]\n"
+	    "       aq-status [-d dir] -o id [-f]\n"
+	    "       aq-status [-d dir] -w [--timeout duration] id ...\n");
 	exit(code);
 }
 
-enum { O_JSON = 256 };
+enum { O_JSON = 256, O_TIMEOUT, O_WINDOW };
 
 static const struct option longopts[] = {
 	{ "dir", required_argument, NULL, 'd' },
+	{ "follow", no_argument, NULL, 'f' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "json", no_argument, NULL, O_JSON },
 	{ "list", no_argument, NULL, 'l' },
+	{ "output", required_argument, NULL, 'o' },
 	{ "queue", required_argument, NULL, 'q' },
 	{ "state", required_argument, NULL, 's' },
+	{ "stats", no_argument, NULL, 'S' },
+	{ "timeout", required_argument, NULL, O_TIMEOUT },
 	{ "version", no_argument, NULL, 'V' },
+	{ "wait", no_argument, NULL, 'w' },
+	{ "window", required_argument, NULL, O_WINDOW },
+	{ "workers", no_argument, NULL, 'W' },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -130,14 +147,309 @@ show_job(const struct aq_job *j)
 		printf("%-10s %d\n", "exit:", j->exit_code);
 	if (j->signal > 0)
 		printf("%-10s %d\n", "signal:", j->signal);
+	if (j->failures > 0)
+		printf("%-10s %d\n", "failures:", j->failures);
+	if (j->started != 0 && j->ended >= j->started) {
+		aq_format_duration(j->ended - j->started, d, sizeof(d));
+		printf("%-10s %s\n", "run time:", d);
+	}
+	if (j->utime + j->stime + j->maxrss > 0) {
+		char u[32], s[32];
+
+		aq_format_duration(j->utime, u, sizeof(u));
+		aq_format_duration(j->stime, s, sizeof(s));
+		printf("%-10s user %s, system %s, max RSS %lld KiB\n",
+		    "usage:", u, s, (long long)j->maxrss);
+	}
+	if (j->output_size > 0 || j->output_cap > 0) {
+		if (j->output_cap > 0 && j->output_size > j->output_cap)
+			printf("%-10s %lld bytes, capped at %lld\n", "output:",
+			    (long long)j->output_size,
+			    (long long)j->output_cap);
+		else
+			printf("%-10s %lld bytes\n", "output:",
+			    (long long)j->output_size);
+	}
 	free(cmd);
+}
+
+/* ---- -W: workers ---- */
+
+static void
+ago(aq_time t, aq_time now, char *buf, size_t size)
+{
+	if (t == 0) {
+		strlcpy(buf, "-", size);
+		return;
+	}
+	aq_format_duration(now > t ? (now - t) / AQ_SEC * AQ_SEC : 0, buf,
+	    size);
+}
+
+static void
+worker_json(const struct aq_worker *w, aq_time now)
+{
+	char uuid[40], t[64], *s = NULL;
+	size_t len = 0, cap = 0, i;
+
+	aq_uuid_format(w->uuid, uuid);
+	if (aq_json_string(&s, &len, &cap, w->host) == -1)
+		err(75, "cannot format worker");
+	printf("{\"uuid\":\"%s\",\"host\":%s,\"pid\":%ld,\"status\":\"%s\"",
+	    uuid, s, (long)w->pid, aq_worker_state_name(w->state));
+	free(s);
+	aq_format_time(w->started, t, sizeof(t));
+	printf(",\"started\":\"%s\",\"uptime\":%lld", t,
+	    (long long)((w->state == AQ_WORKER_RUNNING ? now :
+	    w->ended ? w->ended : w->ping) - w->started) / AQ_SEC);
+	aq_format_time(w->ping, t, sizeof(t));
+	printf(",\"ping\":\"%s\"", t);
+	if (w->poll != 0) {
+		aq_format_time(w->poll, t, sizeof(t));
+		printf(",\"poll\":\"%s\"", t);
+	} else
+		printf(",\"poll\":null");
+	if (w->ended != 0) {
+		aq_format_time(w->ended, t, sizeof(t));
+		printf(",\"ended\":\"%s\"", t);
+	} else
+		printf(",\"ended\":null");
+	printf(",\"slots\":%d,\"poll_interval\":%.3f,\"ping_interval\":%.3f,"
+	    "\"death_interval\":%.3f,\"queues\":[", w->slots,
+	    (double)w->poll_interval / AQ_SEC,
+	    (double)w->ping_interval / AQ_SEC,
+	    (double)w->death_interval / AQ_SEC);
+	for (i = 0; w->queues != NULL && w->queues[i] != NULL; i++) {
+		s = NULL;
+		len = cap = 0;
+		if (aq_json_string(&s, &len, &cap, w->queues[i]) == -1)
+			err(75, "cannot format worker");
+		printf("%s%s", i ? "," : "", s);
+		free(s);
+	}
+	if (w->queues == NULL)
+		printf("\"%s\"", AQ_DEFAULT_QUEUE);
+	printf("],\"active\":[");
+	for (i = 0; i < w->nactive; i++)
+		printf("%s%llu", i ? "," : "", (unsigned long long)w->active[i]);
+	printf("]}");
+}
+
+static int
+workers(struct aq *aq, int json)
+{
+	struct aq_worker **ws;
+	aq_time now = aq_now();
+	size_t n, i, k;
+	int rc;
+
+	if ((rc = aq_workers(aq, &ws, &n)) != AQ_OK)
+		return rc;
+	if (json)
+		printf("[");
+	else if (n > 0)
+		printf("%-36s %-7s %-12s %7s %7s %9s %9s %5s %-12s %s\n",
+		    "UUID", "STATUS", "HOST", "PID", "UPTIME", "LAST-PING",
+		    "LAST-POLL", "SLOTS", "QUEUES", "ACTIVE");
+	else
+		printf("no workers\n");
+	for (i = 0; i < n; i++) {
+		const struct aq_worker *w = ws[i];
+		char uuid[40], up[32], ping[32], poll[32];
+
+		if (json) {
+			if (i > 0)
+				printf(",");
+			worker_json(w, now);
+			continue;
+		}
+		aq_uuid_format(w->uuid, uuid);
+		ago(w->started, w->state == AQ_WORKER_RUNNING ? now :
+		    w->ended ? w->ended : w->ping, up, sizeof(up));
+		ago(w->ping, now, ping, sizeof(ping));
+		ago(w->poll, now, poll, sizeof(poll));
+		printf("%-36s %-7s %-12s %7ld %7s %9s %9s %5d ", uuid,
+		    aq_worker_state_name(w->state), w->host, (long)w->pid, up,
+		    ping, poll, w->slots);
+		for (k = 0; w->queues != NULL && w->queues[k] != NULL; k++)
+			printf("%s%s", k ? "," : "", w->queues[k]);
+		if (w->queues == NULL)
+			printf("%s", AQ_DEFAULT_QUEUE);
+		printf(" ");
+		for (k = 0; k < w->nactive; k++)
+			printf("%s%llu", k ? "," : "",
+			    (unsigned long long)w->active[k]);
+		printf("%s\n", w->nactive ? "" : "-");
+	}
+	if (json)
+		printf("]\n");
+	aq_workers_free(ws, n);
+	return AQ_OK;
+}
+
+/* ---- -S: statistics ---- */
+
+static int
+stats(struct aq *aq, int json, int64_t window)
+{
+	struct aq_stats st;
+	char since[64], d[32];
+	int k, rc;
+
+	if ((rc = aq_stats(aq, aq_now() - window, &st)) != AQ_OK)
+		return rc;
+	aq_format_time(st.since, since, sizeof(since));
+	if (json) {
+		printf("{\"since\":\"%s\",\"started\":%llu,"
+		    "\"interrupted\":%llu,\"retried\":%llu", since,
+		    (unsigned long long)st.started,
+		    (unsigned long long)st.interrupted,
+		    (unsigned long long)st.retried);
+		for (k = 1; k < AQ_NOUTCOMES; k++)
+			printf(",\"%s\":%llu", aq_outcome_name((enum aq_outcome)k),
+			    (unsigned long long)st.ended[k]);
+		if (st.shortest >= 0)
+			printf(",\"shortest\":{\"id\":%llu,\"seconds\":%.6f},"
+			    "\"longest\":{\"id\":%llu,\"seconds\":%.6f}}\n",
+			    (unsigned long long)st.shortest_id,
+			    (double)st.shortest / AQ_SEC,
+			    (unsigned long long)st.longest_id,
+			    (double)st.longest / AQ_SEC);
+		else
+			printf(",\"shortest\":null,\"longest\":null}\n");
+		return AQ_OK;
+	}
+	aq_format_duration(window, d, sizeof(d));
+	printf("since %s (%s)\n", since, d);
+	printf("started %llu interrupted %llu retried %llu\n",
+	    (unsigned long long)st.started,
+	    (unsigned long long)st.interrupted,
+	    (unsigned long long)st.retried);
+	printf("ended");
+	for (k = 1; k < AQ_NOUTCOMES; k++)
+		printf(" %s %llu", aq_outcome_name((enum aq_outcome)k),
+		    (unsigned long long)st.ended[k]);
+	printf("\n");
+	if (st.shortest >= 0) {
+		aq_format_duration(st.shortest, d, sizeof(d));
+		printf("shortest %s (job %llu)", d,
+		    (unsigned long long)st.shortest_id);
+		aq_format_duration(st.longest, d, sizeof(d));
+		printf(" longest %s (job %llu)\n", d,
+		    (unsigned long long)st.longest_id);
+	}
+	return AQ_OK;
+}
+
+/* ---- -o: output ---- */
+
+/* Copy fd from where it is to its end.  -1 on a write error. */
+static int
+cat(int fd)
+{
+	char buf[65536];
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		if (fwrite(buf, 1, (size_t)n, stdout) != (size_t)n)
+			return -1;
+	return fflush(stdout) == EOF ? -1 : 0;
+}
+
+static int
+output(struct aq *aq, uint64_t id, int follow)
+{
+	char path[PATH_MAX + 32];
+	struct aq_job *j;
+	struct pollfd p[2];
+	int fd = -1, wfd = -1, ifd = -1, rc, done;
+
+	if ((rc = aq_get(aq, id, &j)) != AQ_OK)
+		return rc;
+	done = j->state == AQ_DONE;
+	aq_job_free(j);
+	aq_output_path(aq, id, path, sizeof(path));
+	if (follow) {
+		wfd = aq_watch(aq);
+		ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	}
+	for (;;) {
+		char ev[4096];
+
+		if (fd == -1 && (fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 &&
+		    errno != ENOENT)
+			err(errno == EACCES ? 77 : 69, "cannot open '%s'", path);
+		if (fd != -1 && cat(fd) == -1)
+			err(75, "cannot write");
+		if (!follow || done)
+			break;
+		if (fd != -1 && ifd != -1)
+			(void)inotify_add_watch(ifd, path, IN_MODIFY);
+		p[0].fd = wfd;
+		p[0].events = POLLIN;
+		p[1].fd = ifd;
+		p[1].events = POLLIN;
+		(void)poll(p, 2, 1000);
+		if (wfd != -1)
+			while (read(wfd, ev, sizeof(ev)) > 0)
+				;
+		if (ifd != -1)
+			while (read(ifd, ev, sizeof(ev)) > 0)
+				;
+		/* Once it is done, one more read takes the last of it. */
+		if ((rc = aq_get(aq, id, &j)) != AQ_OK)
+			return rc;
+		done = j->state == AQ_DONE;
+		aq_job_free(j);
+	}
+	if (fd != -1)
+		close(fd);
+	if (wfd != -1)
+		close(wfd);
+	if (ifd != -1)
+		close(ifd);
+	return AQ_OK;
+}
+
+/* ---- -w: wait ---- */
+
+static int
+wait_jobs(struct aq *aq, char **argv, int argc, int64_t timeout)
+{
+	uint64_t *ids;
+	struct aq_job *j;
+	int i, rc, st, worst = 0;
+
+	if ((ids = reallocarray(NULL, (size_t)argc, sizeof(*ids))) == NULL)
+		err(75, "cannot wait");
+	for (i = 0; i < argc; i++)
+		ids[i] = (uint64_t)strtonum(argv[i], 1, LLONG_MAX, NULL);
+	rc = aq_wait(aq, ids, (size_t)argc, timeout);
+	if (rc == AQ_NO) {
+		free(ids);
+		return AQ_NO;
+	}
+	if (rc != AQ_OK) {
+		free(ids);
+		errx(rc, "%s", aq_error());
+	}
+	for (i = 0; i < argc; i++) {
+		if ((rc = aq_get(aq, ids[i], &j)) != AQ_OK)
+			errx(rc, "%s", aq_error());
+		if ((st = aq_job_status(j)) > worst)
+			worst = st;
+		aq_job_free(j);
+	}
+	free(ids);
+	return worst;
 }
 
 static int
 overview(struct aq *aq, int json)
 {
 	struct aq_overview ov;
-	size_t i;
+	struct aq_worker **ws;
+	size_t i, nw, nq;
 	int k, rc;
 
 	if ((rc = aq_overview(aq, &ov)) != AQ_OK)
@@ -187,12 +499,32 @@ overview(struct aq *aq, int json)
 			    (unsigned long long)q->done[k]);
 		printf("}");
 	}
-	if (json)
-		printf("},\"workers\":[],\"quotas\":[],\"recoveries\":%llu}\n",
-		    (unsigned long long)aq_recoveries(aq));
-	else if (ov.nqueues == 0)
-		printf("no jobs\n");
+	nq = ov.nqueues;
 	aq_overview_free(&ov);
+	if ((rc = aq_workers(aq, &ws, &nw)) != AQ_OK)
+		return rc;
+	if (json) {
+		printf("},\"workers\":[");
+		for (i = 0; i < nw; i++) {
+			if (i > 0)
+				printf(",");
+			worker_json(ws[i], aq_now());
+		}
+		printf("],\"quotas\":[],\"recoveries\":%llu}\n",
+		    (unsigned long long)aq_recoveries(aq));
+	} else {
+		size_t by[3] = { 0, 0, 0 };
+
+		if (nq == 0)
+			printf("no jobs\n");
+		for (i = 0; i < nw; i++)
+			by[ws[i]->state]++;
+		if (nw > 0)
+			printf("workers: %zu running, %zu stopped, %zu dead\n",
+			    by[AQ_WORKER_RUNNING], by[AQ_WORKER_STOPPED],
+			    by[AQ_WORKER_DEAD]);
+	}
+	aq_workers_free(ws, nw);
 	return AQ_OK;
 }
 
@@ -204,17 +536,47 @@ main(int argc, char *argv[])
 	struct aq_job *job;
 	struct aq *aq;
 	const char *dir = NULL, *errstr;
-	int ch, i, rc, worst = 0, list = 0;
-	long long id;
+	int ch, i, rc, worst = 0, list = 0, follow = 0, wstats = 0;
+	int wworkers = 0, wait = 0, timeout_set = 0, window_set = 0;
+	int64_t timeout = -1, window = 600 * AQ_SEC;
+	long long id, out = 0;
 
-	while ((ch = getopt_long(argc, argv, "d:hlq:s:V", longopts, NULL)) !=
-	    -1) {
+	while ((ch = getopt_long(argc, argv, "d:fhlo:q:Ss:VwW", longopts,
+	    NULL)) != -1) {
 		switch (ch) {
 		case 'd':
 			dir = optarg;
 			break;
+		case 'f':
+			follow = 1;
+			break;
 		case 'h':
 			usage(0);
+		case 'o':
+			out = strtonum(optarg, 1, LLONG_MAX, &errstr);
+			if (errstr != NULL)
+				errx(65, "bad job id '%s'", optarg);
+			break;
+		case 'S':
+			wstats = 1;
+			break;
+		case 'w':
+			wait = 1;
+			break;
+		case 'W':
+			wworkers = 1;
+			break;
+		case O_TIMEOUT:
+			if (aq_parse_duration(optarg, &timeout) != AQ_OK)
+				errx(65, "bad duration '%s'", optarg);
+			timeout_set = 1;
+			break;
+		case O_WINDOW:
+			if (aq_parse_duration(optarg, &window) != AQ_OK ||
+			    window == 0)
+				errx(65, "bad duration '%s'", optarg);
+			window_set = 1;
+			break;
 		case 'l':
 			list = 1;
 			break;
@@ -247,7 +609,12 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if ((list && argc > 0) || (!list && (f.queue || f.state >= 0)))
+	if (list + wstats + wworkers + wait + (out != 0) > 1 ||
+	    (list && argc > 0) || (!list && (f.queue || f.state >= 0)) ||
+	    ((wstats || wworkers || out) && argc > 0) ||
+	    (follow && out == 0) || (timeout_set && !wait) ||
+	    (window_set && !wstats) || (wait && argc == 0) ||
+	    (l.json && (out || wait)))
 		usage(64);
 	for (i = 0; i < argc; i++) {
 		(void)strtonum(argv[i], 1, LLONG_MAX, &errstr);
@@ -257,7 +624,18 @@ main(int argc, char *argv[])
 
 	if ((rc = aq_open(&aq, dir, 0)) != AQ_OK)
 		errx(rc, "%s", aq_error());
-	if (list) {
+	if (wait) {
+		rc = wait_jobs(aq, argv, argc, timeout);
+		aq_close(aq);
+		return rc;
+	}
+	if (out != 0)
+		rc = output(aq, (uint64_t)out, follow);
+	else if (wworkers)
+		rc = workers(aq, l.json);
+	else if (wstats)
+		rc = stats(aq, l.json, window);
+	else if (list) {
 		if (l.json)
 			printf("[");
 		rc = aq_list(aq, &f, list_one, &l);
@@ -293,7 +671,7 @@ main(int argc, char *argv[])
 	if (fflush(stdout) == EOF || ferror(stdout))
 		err(75, "cannot write");
 	/* Per-job errors were reported as they came; the others here. */
-	if (rc != AQ_OK && (list || argc == 0))
+	if (rc != AQ_OK && (list || argc == 0 || out))
 		errx(rc, "%s", aq_error());
 	return rc;
 }

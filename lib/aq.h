@@ -95,7 +95,9 @@ struct aq_job {
 	aq_time		 lease;		/* active jobs: lease runs out */
 	int64_t		 utime, stime;	/* usec, of the last run */
 	int64_t		 maxrss;	/* KiB */
-	int64_t		 output_size;	/* bytes */
+	int64_t		 output_size;	/* bytes the last run wrote */
+	int64_t		 output_cap;	/* bytes kept at most; 0: no cap */
+	int		 failures;	/* runs that ended failed or timeout */
 };
 
 /* How a claimed job ended, for aq_done(). */
@@ -103,7 +105,8 @@ struct aq_result {
 	enum aq_outcome	 outcome;	/* AQ_NONE: from exit_code/signal */
 	int		 exit_code;	/* -1: none */
 	int		 signal;	/* 0: none */
-	int64_t		 utime, stime, maxrss, output_size;
+	int64_t		 utime, stime, maxrss, output_size, output_cap;
+	int		 attempt;	/* the claim being ended; 0: any */
 };
 
 /* What to claim, for aq_claim(). */
@@ -114,6 +117,8 @@ struct aq_claim_opts {
 	int64_t		 lease;		/* usec; 0: AQ_LEASE_DEFAULT */
 };
 #define AQ_LEASE_DEFAULT	(300 * AQ_SEC)
+/* The claimer is a registered worker: its pings stand for a lease. */
+#define AQ_LEASE_WORKER		((int64_t)-1)
 #define AQ_DEFAULT_QUEUE	"default"
 
 /* Counts of one queue, for aq_overview(). */
@@ -175,6 +180,34 @@ int		 aq_checkpoint(struct aq *aq);
 /* How many recoveries the environment has seen since it was made. */
 uint64_t	 aq_recoveries(const struct aq *aq);
 
+/*
+ * With on non-zero, later writes of this handle commit to the operating
+ * system only: they survive the death of any process (kill -9 included)
+ * but not a power loss until aq_sync() has flushed them.  A worker uses
+ * it to fsync while its next job already runs.  Off (the default), every
+ * write is flushed to disk before it returns.
+ */
+void		 aq_defer_sync(struct aq *aq, int on);
+
+/* Flush every write committed so far to disk.  Errors as any operation. */
+int		 aq_sync(struct aq *aq);
+
+/*
+ * An inotify descriptor that becomes readable when a job is put or ends,
+ * for a poll(2) loop; read it empty before each claim.  The caller closes
+ * it.  -1 with errno set when inotify is unavailable: poll instead.
+ */
+int		 aq_watch(struct aq *aq);
+
+/*
+ * Open the output file of job id for appending (creating it and the
+ * directory "out" of the home).  Returns a descriptor (close-on-exec) or
+ * -1 with the message in aq_error().  aq_output_path() names the file.
+ */
+int		 aq_output_open(struct aq *aq, uint64_t id);
+void		 aq_output_path(const struct aq *aq, uint64_t id, char *buf,
+		    size_t size);
+
 /* ---- job.c: putting, claiming, ending jobs ---- */
 
 /*
@@ -201,9 +234,12 @@ int		 aq_claim_wait(struct aq *aq, const struct aq_claim_opts *opts,
 		    int64_t timeout, int64_t poll, struct aq_job **jobp);
 
 /*
- * End active job id with result r.  owner NULL: whoever holds it.
- * Errors: AQ_ENOENT (no such job), AQ_NO (not active, or held by another
- * owner: nothing is changed).
+ * End active job id with result r.  owner NULL: whoever holds it, unless
+ * that is a registered worker.  r->attempt, if not 0, must be the job's
+ * current attempt.  A job ending failed or timeout with retries left goes
+ * back to pending, due after its retry delay doubled at each failure,
+ * with 10% jitter.  Errors: AQ_ENOENT (no such job), AQ_NO (not active,
+ * held by another owner or in another attempt: nothing is changed).
  */
 int		 aq_done(struct aq *aq, uint64_t id,
 		    const unsigned char *owner, const struct aq_result *r);
@@ -218,6 +254,91 @@ int		 aq_release(struct aq *aq, uint64_t id,
 /* Extend the lease of active job id to now + lease usec.  As aq_done(). */
 int		 aq_touch(struct aq *aq, uint64_t id,
 		    const unsigned char *owner, int64_t lease);
+
+/*
+ * Interrupt active job id of owner, as if its claimer had died: back to
+ * the head of its queue, or outcome lost for an at-most-once job or after
+ * 9 interruptions.  Errors as aq_done().
+ */
+int		 aq_interrupt(struct aq *aq, uint64_t id,
+		    const unsigned char *owner, int attempt);
+
+/* ---- worker.c: registered workers, pings, deaths ---- */
+
+enum aq_worker_state {
+	AQ_WORKER_RUNNING = 0, AQ_WORKER_STOPPED, AQ_WORKER_DEAD
+};
+
+/*
+ * A worker as registered.  aq_worker_start() reads uuid, slots, queues
+ * and the intervals and fills in the rest.  Workers returned by
+ * aq_workers() come in one block each, freed by aq_workers_free().
+ */
+struct aq_worker {
+	unsigned char	 uuid[AQ_UUID_LEN];
+	char		 host[256];
+	char		 boot[40];	/* the host's boot id */
+	pid_t		 pid;
+	uint64_t	 pidstart;	/* of the process, in ticks since boot */
+	enum aq_worker_state state;	/* read: DEAD when judged dead */
+	aq_time		 started, ping, poll, ended;
+	int		 slots;
+	int64_t		 poll_interval, ping_interval, death_interval;
+	const char	*const *queues;	/* NULL-terminated; NULL: default */
+	uint64_t	*active;	/* ids of its active jobs (read only) */
+	size_t		 nactive;
+};
+
+/*
+ * Register worker w and take over the jobs an earlier run under the same
+ * UUID left active (they are interrupted, so they head their queues
+ * again); *taken, if not NULL, is set to their number.  Errors: AQ_EAGAIN
+ * when a live process already runs under that UUID, others as any write.
+ */
+int		 aq_worker_start(struct aq *aq, struct aq_worker *w,
+		    size_t *taken);
+
+/*
+ * Write the ping of worker w (as aq_worker_start() filled it in), with
+ * the time of its last poll.  Returns AQ_NO if others had judged it dead
+ * (it is registered again; its jobs of that time were interrupted), else
+ * AQ_OK or an error as any write.
+ */
+int		 aq_worker_ping(struct aq *aq, const struct aq_worker *w,
+		    aq_time lastpoll);
+
+/* Mark the worker stopped.  Errors as any write. */
+int		 aq_worker_stop(struct aq *aq, const struct aq_worker *w);
+
+/*
+ * Find workers judged dead (no ping within their death interval, or their
+ * process gone from this host) and interrupt their active jobs.  Also
+ * forgets workers stopped over an hour ago or dead over a day ago.
+ * *interrupted, if not NULL, counts the jobs interrupted.
+ */
+int		 aq_reap(struct aq *aq, size_t *interrupted);
+
+/* List the registered workers.  Free with aq_workers_free(). */
+int		 aq_workers(struct aq *aq, struct aq_worker ***list, size_t *n);
+void		 aq_workers_free(struct aq_worker **list, size_t n);
+const char	*aq_worker_state_name(enum aq_worker_state);
+
+/* ---- statistics ---- */
+
+/* What happened in a window of time, for aq_stats(). */
+struct aq_stats {
+	aq_time		 since, until;
+	uint64_t	 started, interrupted, retried;
+	uint64_t	 ended[AQ_NOUTCOMES];
+	int64_t		 shortest, longest;	/* run time, usec; -1: none */
+	uint64_t	 shortest_id, longest_id;
+};
+
+/*
+ * Sum the statistics from since to now, minute by minute (the first
+ * minute counts whole).  Kept for 7 days.
+ */
+int		 aq_stats(struct aq *aq, aq_time since, struct aq_stats *st);
 
 /* Read job id.  AQ_ENOENT if there is none.  Free with aq_job_free(). */
 int		 aq_get(struct aq *aq, uint64_t id, struct aq_job **jobp);
@@ -236,6 +357,15 @@ void		 aq_job_free(struct aq_job *job);
  */
 int		 aq_list(struct aq *aq, const struct aq_filter *f,
 		    int (*fn)(const struct aq_job *, void *), void *arg);
+
+/*
+ * Wait until each of the n jobs is done, or timeout usec have passed
+ * (negative: for ever).  Woken by the same inotify watch as workers,
+ * with a poll every 5 s as the fallback.  Returns AQ_OK, AQ_NO when the
+ * time ran out, AQ_ENOENT when a job does not exist.
+ */
+int		 aq_wait(struct aq *aq, const uint64_t *ids, size_t n,
+		    int64_t timeout);
 
 /*
  * Count jobs per queue, by state, reason and outcome.  Free with
@@ -287,6 +417,13 @@ int		 aq_uuid_is_null(const unsigned char *uuid);
  * when out of memory.
  */
 char		*aq_job_json(const struct aq_job *job);
+
+/*
+ * The status a waiter exits with for a done job, as sh's wait: its exit
+ * code, 128 + signal, 124 for a timeout, 1 for an outcome without a
+ * status (lost, expired, cancelled, skipped).  -1 if it is not done.
+ */
+int		 aq_job_status(const struct aq_job *job);
 char		*aq_job_cmdline(const struct aq_job *job);
 
 /* Append s to *buf as a JSON string literal; returns -1 on ENOMEM. */

@@ -19,6 +19,8 @@
  *   'E' hash                     an environment, stored once for all jobs
  *                                that share it
  *   'T' slot                     the token of the slot's last write
+ *   'W' uuid                     a registered worker (worker.c)
+ *   'M' minute                   statistics of that minute (stats.c)
  *   'V'                          format version and libdb version
  *
  * A job record is a list of fields, each a tag byte, a length and the
@@ -37,7 +39,9 @@ enum {
 	T_QUEUE = 1, T_NAME, T_ARGV, T_ENV, T_CWD, T_PRIO, T_FLAGS, T_CREATED,
 	T_BEGIN, T_DEADLINE, T_TIMEOUT, T_RETRIES, T_RETRYDELAY, T_STATE,
 	T_OUTCOME, T_ATTEMPT, T_INTERRUPTS, T_EXIT, T_SIGNAL, T_WORKER,
-	T_STARTED, T_ENDED, T_LEASE, T_UTIME, T_STIME, T_MAXRSS, T_OUTSIZE
+	T_STARTED, T_ENDED, T_LEASE, T_UTIME, T_STIME, T_MAXRSS, T_OUTSIZE,
+	T_OUTCAP, T_FAILURES,
+	T_LASTINT = T_FAILURES	/* integer tags run from T_PRIO to here */
 };
 
 int
@@ -162,8 +166,8 @@ aq__key_owner(unsigned char *k, const unsigned char *owner, uint64_t id)
 
 /* ---- job records ---- */
 
-static int
-put_varint(struct aq__buf *b, uint64_t v)
+int
+aq__put_varint(struct aq__buf *b, uint64_t v)
 {
 	unsigned char x[10];
 	int n = 0;
@@ -178,8 +182,8 @@ put_varint(struct aq__buf *b, uint64_t v)
 	return aq__buf_put(b, x, n);
 }
 
-static int
-get_varint(const unsigned char **p, const unsigned char *end, uint64_t *v)
+int
+aq__get_varint(const unsigned char **p, const unsigned char *end, uint64_t *v)
 {
 	int shift = 0;
 
@@ -195,16 +199,16 @@ get_varint(const unsigned char **p, const unsigned char *end, uint64_t *v)
 	return -1;
 }
 
-static int
-field(struct aq__buf *b, int tag, const void *p, size_t n)
+int
+aq__field(struct aq__buf *b, int tag, const void *p, size_t n)
 {
-	if (aq__buf_u8(b, tag) == -1 || put_varint(b, n) == -1)
+	if (aq__buf_u8(b, tag) == -1 || aq__put_varint(b, n) == -1)
 		return -1;
 	return aq__buf_put(b, p, n);
 }
 
-static int
-ifield(struct aq__buf *b, int tag, int64_t v)
+int
+aq__ifield(struct aq__buf *b, int tag, int64_t v)
 {
 	unsigned char x[10];
 	struct aq__buf t = { x, 0, sizeof(x) };
@@ -212,17 +216,17 @@ ifield(struct aq__buf *b, int tag, int64_t v)
 
 	if (v == 0)
 		return 0;
-	if (put_varint(&t, z) == -1)
+	if (aq__put_varint(&t, z) == -1)
 		return -1;
-	return field(b, tag, x, t.len);
+	return aq__field(b, tag, x, t.len);
 }
 
-static int
-sfield(struct aq__buf *b, int tag, const char *s)
+int
+aq__sfield(struct aq__buf *b, int tag, const char *s)
 {
 	if (s == NULL)
 		return 0;
-	return field(b, tag, s, strlen(s) + 1);
+	return aq__field(b, tag, s, strlen(s) + 1);
 }
 
 /*
@@ -247,34 +251,36 @@ aq__job_encode(const struct aq_job *j, const char *argvp, size_t argvlen,
 	}
 	aq__be64(ek, envkey);
 	if (r == -1 ||
-	    sfield(b, T_QUEUE, j->queue) == -1 ||
-	    sfield(b, T_NAME, j->name) == -1 ||
-	    field(b, T_ARGV, argvp, argvlen) == -1 ||
-	    (envkey != 0 && field(b, T_ENV, ek, 8) == -1) ||
-	    sfield(b, T_CWD, j->cwd) == -1 ||
-	    ifield(b, T_PRIO, j->priority) == -1 ||
-	    ifield(b, T_FLAGS, j->flags) == -1 ||
-	    ifield(b, T_CREATED, j->created) == -1 ||
-	    ifield(b, T_BEGIN, j->begin) == -1 ||
-	    ifield(b, T_DEADLINE, j->deadline) == -1 ||
-	    ifield(b, T_TIMEOUT, j->timeout) == -1 ||
-	    ifield(b, T_RETRIES, j->retries) == -1 ||
-	    ifield(b, T_RETRYDELAY, j->retry_delay) == -1 ||
-	    ifield(b, T_STATE, j->state) == -1 ||
-	    ifield(b, T_OUTCOME, j->outcome) == -1 ||
-	    ifield(b, T_ATTEMPT, j->attempt) == -1 ||
-	    ifield(b, T_INTERRUPTS, j->interrupts) == -1 ||
-	    ifield(b, T_EXIT, (int64_t)j->exit_code + 1) == -1 ||
-	    ifield(b, T_SIGNAL, j->signal) == -1 ||
+	    aq__sfield(b, T_QUEUE, j->queue) == -1 ||
+	    aq__sfield(b, T_NAME, j->name) == -1 ||
+	    aq__field(b, T_ARGV, argvp, argvlen) == -1 ||
+	    (envkey != 0 && aq__field(b, T_ENV, ek, 8) == -1) ||
+	    aq__sfield(b, T_CWD, j->cwd) == -1 ||
+	    aq__ifield(b, T_PRIO, j->priority) == -1 ||
+	    aq__ifield(b, T_FLAGS, j->flags) == -1 ||
+	    aq__ifield(b, T_CREATED, j->created) == -1 ||
+	    aq__ifield(b, T_BEGIN, j->begin) == -1 ||
+	    aq__ifield(b, T_DEADLINE, j->deadline) == -1 ||
+	    aq__ifield(b, T_TIMEOUT, j->timeout) == -1 ||
+	    aq__ifield(b, T_RETRIES, j->retries) == -1 ||
+	    aq__ifield(b, T_RETRYDELAY, j->retry_delay) == -1 ||
+	    aq__ifield(b, T_STATE, j->state) == -1 ||
+	    aq__ifield(b, T_OUTCOME, j->outcome) == -1 ||
+	    aq__ifield(b, T_ATTEMPT, j->attempt) == -1 ||
+	    aq__ifield(b, T_INTERRUPTS, j->interrupts) == -1 ||
+	    aq__ifield(b, T_EXIT, (int64_t)j->exit_code + 1) == -1 ||
+	    aq__ifield(b, T_SIGNAL, j->signal) == -1 ||
 	    (!aq_uuid_is_null(j->worker) &&
-	    field(b, T_WORKER, j->worker, AQ_UUID_LEN) == -1) ||
-	    ifield(b, T_STARTED, j->started) == -1 ||
-	    ifield(b, T_ENDED, j->ended) == -1 ||
-	    ifield(b, T_LEASE, j->lease) == -1 ||
-	    ifield(b, T_UTIME, j->utime) == -1 ||
-	    ifield(b, T_STIME, j->stime) == -1 ||
-	    ifield(b, T_MAXRSS, j->maxrss) == -1 ||
-	    ifield(b, T_OUTSIZE, j->output_size) == -1)
+	    aq__field(b, T_WORKER, j->worker, AQ_UUID_LEN) == -1) ||
+	    aq__ifield(b, T_STARTED, j->started) == -1 ||
+	    aq__ifield(b, T_ENDED, j->ended) == -1 ||
+	    aq__ifield(b, T_LEASE, j->lease) == -1 ||
+	    aq__ifield(b, T_UTIME, j->utime) == -1 ||
+	    aq__ifield(b, T_STIME, j->stime) == -1 ||
+	    aq__ifield(b, T_MAXRSS, j->maxrss) == -1 ||
+	    aq__ifield(b, T_OUTSIZE, j->output_size) == -1 ||
+	    aq__ifield(b, T_OUTCAP, j->output_cap) == -1 ||
+	    aq__ifield(b, T_FAILURES, j->failures) == -1)
 		r = -1;
 	aq__free(av.p);
 	return r;
@@ -306,12 +312,12 @@ aq__job_decode(const void *rec, size_t len, struct aq__rec *r)
 		int64_t iv;
 		int tag = *p++;
 
-		if (get_varint(&p, end, &n) == -1 || n > (uint64_t)(end - p))
+		if (aq__get_varint(&p, end, &n) == -1 || n > (uint64_t)(end - p))
 			return -1;
-		if (tag >= T_PRIO && tag <= T_OUTSIZE && tag != T_WORKER) {
+		if (tag >= T_PRIO && tag <= T_LASTINT && tag != T_WORKER) {
 			const unsigned char *q = p;
 
-			if (get_varint(&q, p + n, &v) == -1)
+			if (aq__get_varint(&q, p + n, &v) == -1)
 				return -1;
 		}
 		iv = (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
@@ -373,6 +379,8 @@ aq__job_decode(const void *rec, size_t len, struct aq__rec *r)
 		case T_STIME: j->stime = iv; break;
 		case T_MAXRSS: j->maxrss = iv; break;
 		case T_OUTSIZE: j->output_size = iv; break;
+		case T_OUTCAP: j->output_cap = iv; break;
+		case T_FAILURES: j->failures = (int)iv; break;
 		default:
 			break;	/* a field of a later format */
 		}

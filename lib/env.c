@@ -565,6 +565,30 @@ aq_close(struct aq *aq)
 	free(aq);
 }
 
+void
+aq_defer_sync(struct aq *aq, int on)
+{
+	aq->defer = on;
+}
+
+static int
+sync_op(struct aq *aq, DB_TXN *txn, void *arg)
+{
+	int ret;
+
+	(void)txn;
+	(void)arg;
+	if ((ret = aq->env->log_flush(aq->env, NULL)) != 0)
+		return aq__dberr(ret, "cannot flush the log of '%s'", aq->home);
+	return AQ_OK;
+}
+
+int
+aq_sync(struct aq *aq)
+{
+	return aq__run(aq, sync_op, NULL, 0);
+}
+
 static void
 backoff(int try)
 {
@@ -641,7 +665,8 @@ attempt(struct aq *aq, aq__op fn, void *arg, int flags, uint64_t nonce,
 	if (ret == 0 && (flags & AQ__WRITE))
 		ret = token(aq, txn, nonce, 1);
 	if (ret == 0) {
-		if ((ret = txn->commit(txn, 0)) > 0)
+		if ((ret = txn->commit(txn, aq->defer ?
+		    DB_TXN_WRITE_NOSYNC : 0)) > 0)
 			return aq__dberr(ret, "cannot commit in '%s'",
 			    aq->home);
 		return ret;

@@ -37,6 +37,8 @@
 #define K_ENVBLOB	'E'
 #define K_TOKEN		'T'
 #define K_META		'V'
+#define K_WORKER	'W'
+#define K_STATS		'M'
 
 struct aq {
 	char		 home[PATH_MAX];
@@ -49,6 +51,8 @@ struct aq {
 	unsigned	 recoveries;
 	uint64_t	 res[2];	/* result of the last write op */
 	aq_time		 last_ckp;
+	int		 defer;		/* aq_defer_sync(): commit to the OS */
+	aq_time		 last_reap;	/* aq_claim() reaps once a second */
 };
 
 /* ---- err.c ---- */
@@ -129,10 +133,30 @@ int	 aq__job_decode(const void *, size_t, struct aq__rec *);
 struct aq_job *aq__job_pack(const struct aq__rec *, const void *envblob,
 	    size_t envlen);
 int	 aq__env_encode(char *const *envp, struct aq__buf *);
+/* Tag-length-value fields, as job records use them (codec.c). */
+int	 aq__put_varint(struct aq__buf *, uint64_t);
+int	 aq__get_varint(const unsigned char **, const unsigned char *,
+	    uint64_t *);
+int	 aq__field(struct aq__buf *, int tag, const void *, size_t);
+int	 aq__ifield(struct aq__buf *, int tag, int64_t);
+int	 aq__sfield(struct aq__buf *, int tag, const char *);
 uint64_t aq__hash64(const void *, size_t);
 enum aq_reason aq__reason(const struct aq_job *, aq_time now);
 
 /* ---- wake.c ---- */
 void	 aq__wake(struct aq *);
+
+/* ---- worker.c ---- */
+int	 aq__reap_due(struct aq *);
+int	 aq__interrupt_job(struct aq *, DB_TXN *, uint64_t id,
+	    const unsigned char *owner, int attempt, aq_time now);
+
+/* ---- stats.c: per-minute counters, updated in the same transaction ---- */
+enum { AQ__ST_STARTED, AQ__ST_INTERRUPTED, AQ__ST_RETRIED, AQ__ST_ENDED };
+int	 aq__stat(struct aq *, DB_TXN *, aq_time now, int what,
+	    enum aq_outcome, int64_t runtime, uint64_t id);
+int	 aq__stats_purge(struct aq *, DB_TXN *, aq_time now, aq_time keep,
+	    int *purged);
+#define AQ__STATS_KEEP	(7 * 86400 * AQ_SEC)
 
 #endif /* AQ_INTERNAL_H */

@@ -346,7 +346,41 @@ promote(struct aq *aq, DB_TXN *txn, aq_time now, aq_time *next,
 	return 0;
 }
 
-/* A job whose claimer vanished: back to the head of its queue, or lost. */
+/*
+ * A job whose run was cut short by no fault of its own: back to the head
+ * of its queue, or lost.  r is the job, loaded for update and unindexed.
+ */
+static int
+requeue(struct aq *aq, DB_TXN *txn, struct aq__rec *r, aq_time now)
+{
+	int ret;
+
+	r->j.interrupts++;
+	r->j.lease = 0;
+	if ((ret = aq__stat(aq, txn, now, AQ__ST_INTERRUPTED, AQ_NONE, 0,
+	    r->j.id)) != 0)
+		return ret;
+	if ((r->j.flags & AQ_JOB_AT_MOST_ONCE) ||
+	    r->j.interrupts > MAX_INTERRUPTS) {
+		r->j.state = AQ_DONE;
+		r->j.outcome = AQ_OUT_LOST;
+		r->j.ended = now;
+		if ((ret = aq__stat(aq, txn, now, AQ__ST_ENDED, AQ_OUT_LOST,
+		    -1, r->j.id)) != 0)
+			return ret;
+		return store(aq, txn, &r->j, r, 0);
+	}
+	r->j.state = AQ_PENDING;
+	/* Drop the hold and schedule: it was running already. */
+	r->j.flags &= ~(unsigned)AQ_JOB_HOLD;
+	if (r->j.begin > now)
+		r->j.begin = 0;
+	if ((ret = store(aq, txn, &r->j, r, 0)) != 0)
+		return ret;
+	return index_pending(aq, txn, &r->j, INT64_MIN, now);
+}
+
+/* A claimer's lease ran out. */
 static int
 interrupt(struct aq *aq, DB_TXN *txn, uint64_t id, aq_time lease,
     aq_time now)
@@ -363,23 +397,37 @@ interrupt(struct aq *aq, DB_TXN *txn, uint64_t id, aq_time lease,
 	r.j.id = id;
 	if ((ret = unindex_active(aq, txn, &r.j)) != 0)
 		return ret;
-	r.j.interrupts++;
-	r.j.lease = 0;
-	if ((r.j.flags & AQ_JOB_AT_MOST_ONCE) ||
-	    r.j.interrupts > MAX_INTERRUPTS) {
-		r.j.state = AQ_DONE;
-		r.j.outcome = AQ_OUT_LOST;
-		r.j.ended = now;
-		return store(aq, txn, &r.j, &r, 0);
-	}
-	r.j.state = AQ_PENDING;
-	/* Drop the hold and schedule: it was running already. */
-	r.j.flags &= ~(unsigned)AQ_JOB_HOLD;
-	if (r.j.begin > now)
-		r.j.begin = 0;
-	if ((ret = store(aq, txn, &r.j, &r, 0)) != 0)
+	return requeue(aq, txn, &r, now);
+}
+
+/*
+ * A job of a worker judged dead, or stopped by its own worker: interrupt
+ * it if owner still holds it (in that attempt, unless attempt is 0).
+ * Returns 0, AQ_NO when it does not, AQ_ENOENT, or a DB error.
+ */
+int
+aq__interrupt_job(struct aq *aq, DB_TXN *txn, uint64_t id,
+    const unsigned char *owner, int attempt, aq_time now)
+{
+	unsigned char k[AQ__KEY_MAX];
+	struct aq__rec r;
+	DBT data;
+	int ret;
+
+	if ((ret = load(aq, txn, id, 1, &r, &data)) < 0 || ret > 1)
 		return ret;
-	return index_pending(aq, txn, &r.j, INT64_MIN, now);
+	if (ret == 1) {
+		(void)dbdel(aq, txn, k, aq__key_owner(k, owner, id));
+		return AQ_ENOENT;
+	}
+	if (r.j.state != AQ_ACTIVE ||
+	    memcmp(r.j.worker, owner, AQ_UUID_LEN) != 0 ||
+	    (attempt != 0 && r.j.attempt != attempt))
+		return AQ_NO;
+	r.j.id = id;
+	if ((ret = unindex_active(aq, txn, &r.j)) != 0)
+		return ret;
+	return requeue(aq, txn, &r, now);
 }
 
 static int
@@ -470,24 +518,31 @@ claim_op(struct aq *aq, DB_TXN *txn, void *arg)
 			r.j.state = AQ_DONE;
 			r.j.outcome = AQ_OUT_EXPIRED;
 			r.j.ended = a->now;
-			if ((ret = store(aq, txn, &r.j, &r, 0)) != 0)
+			if ((ret = store(aq, txn, &r.j, &r, 0)) != 0 ||
+			    (ret = aq__stat(aq, txn, a->now, AQ__ST_ENDED,
+			    AQ_OUT_EXPIRED, -1, id)) != 0)
 				return ret;
 			continue;
 		}
 		r.j.state = AQ_ACTIVE;
 		r.j.attempt++;
 		memcpy(r.j.worker, o->owner, AQ_UUID_LEN);
-		r.j.lease = a->now + (o->lease > 0 ? o->lease :
-		    AQ_LEASE_DEFAULT);
+		/* A worker's jobs have no lease: its pings stand for it. */
+		r.j.lease = o->lease == AQ_LEASE_WORKER ? 0 : a->now +
+		    (o->lease > 0 ? o->lease : AQ_LEASE_DEFAULT);
 		r.j.started = a->now;
 		r.j.ended = 0;
 		r.j.exit_code = -1;
 		r.j.signal = 0;
+		r.j.utime = r.j.stime = r.j.maxrss = 0;
+		r.j.output_size = r.j.output_cap = 0;
 		if ((ret = store(aq, txn, &r.j, &r, 0)) != 0 ||
-		    (ret = dbput(aq, txn, k, aq__key_lease(k, r.j.lease, id),
-		    NULL, 0)) != 0 ||
+		    (r.j.lease != 0 && (ret = dbput(aq, txn, k,
+		    aq__key_lease(k, r.j.lease, id), NULL, 0)) != 0) ||
 		    (ret = dbput(aq, txn, k, aq__key_owner(k, o->owner, id),
-		    NULL, 0)) != 0)
+		    NULL, 0)) != 0 ||
+		    (ret = aq__stat(aq, txn, a->now, AQ__ST_STARTED, AQ_NONE,
+		    0, id)) != 0)
 			return ret;
 		aq->res[0] = id;
 		return AQ_OK;
@@ -510,6 +565,9 @@ aq_claim(struct aq *aq, const struct aq_claim_opts *o, struct aq_job **jobp,
 		if (!aq_valid_name(o->queues[i]))
 			return aq__err(AQ_EINPUT, "bad queue name '%s'",
 			    o->queues[i]);
+	/* Claimers are how dead workers get noticed; once a second will do. */
+	if (aq__reap_due(aq))
+		(void)aq_reap(aq, NULL);
 	a.o = o;
 	a.now = aq_now();
 	a.next = 0;
@@ -526,12 +584,15 @@ aq_claim(struct aq *aq, const struct aq_claim_opts *o, struct aq_job **jobp,
 
 /* ---- done, release, touch ---- */
 
+static int64_t	retry_delay(int64_t, int);
+
 struct end_arg {
 	uint64_t		 id;
 	const unsigned char	*owner;
 	const struct aq_result	*r;
 	int64_t			 delta;	/* release delay, touch lease */
 	int			 what;
+	int			 attempt;
 	aq_time			 now;
 };
 enum { E_DONE, E_RELEASE, E_TOUCH };
@@ -556,6 +617,12 @@ end_op(struct aq *aq, DB_TXN *txn, void *arg)
 	if (a->owner != NULL && memcmp(a->owner, r.j.worker, AQ_UUID_LEN))
 		return aq__err(AQ_NO, "job '%llu' is held by another claimer",
 		    (unsigned long long)a->id);
+	if (a->owner == NULL && r.j.lease == 0)
+		return aq__err(AQ_NO, "job '%llu' is run by a worker",
+		    (unsigned long long)a->id);
+	if (a->attempt != 0 && a->attempt != r.j.attempt)
+		return aq__err(AQ_NO, "job '%llu' is in another attempt",
+		    (unsigned long long)a->id);
 	r.j.id = a->id;
 	if (a->what == E_TOUCH) {
 		if ((ret = dbdel(aq, txn, k, aq__key_lease(k, r.j.lease,
@@ -578,7 +645,6 @@ end_op(struct aq *aq, DB_TXN *txn, void *arg)
 			return ret;
 		return index_pending(aq, txn, &r.j, r.j.begin, a->now);
 	}
-	r.j.state = AQ_DONE;
 	r.j.ended = a->now;
 	r.j.exit_code = a->r->exit_code;
 	r.j.signal = a->r->signal;
@@ -586,13 +652,46 @@ end_op(struct aq *aq, DB_TXN *txn, void *arg)
 	r.j.stime = a->r->stime;
 	r.j.maxrss = a->r->maxrss;
 	r.j.output_size = a->r->output_size;
+	r.j.output_cap = a->r->output_cap;
 	if (a->r->outcome != AQ_NONE)
 		r.j.outcome = a->r->outcome;
 	else if (a->r->signal == 0 && a->r->exit_code == 0)
 		r.j.outcome = AQ_OUT_OK;
 	else
 		r.j.outcome = AQ_OUT_FAILED;
+	if ((ret = aq__stat(aq, txn, a->now, AQ__ST_ENDED, r.j.outcome,
+	    a->now - r.j.started, a->id)) != 0)
+		return ret;
+	if (r.j.outcome == AQ_OUT_FAILED || r.j.outcome == AQ_OUT_TIMEOUT)
+		r.j.failures++;
+	if ((r.j.outcome == AQ_OUT_FAILED || r.j.outcome == AQ_OUT_TIMEOUT) &&
+	    r.j.failures <= r.j.retries) {
+		/* The outcome stays as a record of the run that failed. */
+		r.j.state = AQ_PENDING;
+		r.j.begin = a->now + retry_delay(r.j.retry_delay,
+		    r.j.failures);
+		if ((ret = aq__stat(aq, txn, a->now, AQ__ST_RETRIED, AQ_NONE,
+		    0, a->id)) != 0 ||
+		    (ret = store(aq, txn, &r.j, &r, 0)) != 0)
+			return ret;
+		return index_pending(aq, txn, &r.j, r.j.begin, a->now);
+	}
+	r.j.state = AQ_DONE;
 	return store(aq, txn, &r.j, &r, 0);
+}
+
+/* The delay before retry number n (from 1): doubled each time, +-10%. */
+static int64_t
+retry_delay(int64_t base, int n)
+{
+	int64_t d = base;
+	int i;
+
+	for (i = 1; i < n && d < 365 * 86400 * AQ_SEC; i++)
+		d *= 2;
+	if (d / 5 > 0)
+		d += (int64_t)(random() % (d / 5 + 1)) - d / 10;
+	return d;
 }
 
 static int
@@ -605,6 +704,7 @@ end(struct aq *aq, uint64_t id, const unsigned char *owner,
 	a.id = id;
 	a.owner = owner;
 	a.r = r;
+	a.attempt = r != NULL ? r->attempt : 0;
 	a.what = what;
 	a.delta = delta;
 	a.now = aq_now();
@@ -637,6 +737,44 @@ aq_touch(struct aq *aq, uint64_t id, const unsigned char *owner,
 	if (lease <= 0)
 		lease = AQ_LEASE_DEFAULT;
 	return end(aq, id, owner, NULL, E_TOUCH, lease);
+}
+
+struct intr_arg {
+	uint64_t		 id;
+	const unsigned char	*owner;
+	int			 attempt;
+};
+
+static int
+intr_op(struct aq *aq, DB_TXN *txn, void *arg)
+{
+	struct intr_arg *a = arg;
+	int ret;
+
+	ret = aq__interrupt_job(aq, txn, a->id, a->owner, a->attempt,
+	    aq_now());
+	if (ret == AQ_ENOENT)
+		return aq__err(AQ_ENOENT, "no such job '%llu'",
+		    (unsigned long long)a->id);
+	if (ret == AQ_NO)
+		return aq__err(AQ_NO, "job '%llu' is no longer this worker's",
+		    (unsigned long long)a->id);
+	return ret;
+}
+
+int
+aq_interrupt(struct aq *aq, uint64_t id, const unsigned char *owner,
+    int attempt)
+{
+	struct intr_arg a;
+	int rc;
+
+	a.id = id;
+	a.owner = owner;
+	a.attempt = attempt;
+	if ((rc = aq__run(aq, intr_op, &a, AQ__WRITE)) == AQ_OK)
+		aq__wake(aq);
+	return rc;
 }
 
 /* ---- get ---- */

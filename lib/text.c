@@ -236,8 +236,10 @@ aq_job_json(const struct aq_job *j)
 	sb_secs(&b, "retry_delay", j->retry_delay, 1);
 	sb_secs(&b, "utime", j->utime, 0);
 	sb_secs(&b, "stime", j->stime, 0);
-	sb_fmt(&b, ",\"maxrss\":%lld,\"output_size\":%lld",
-	    (long long)j->maxrss, (long long)j->output_size);
+	sb_fmt(&b, ",\"maxrss\":%lld,\"output_size\":%lld,"
+	    "\"output_cap\":%lld,\"failures\":%d",
+	    (long long)j->maxrss, (long long)j->output_size,
+	    (long long)j->output_cap, j->failures);
 	sb_str(&b, ",\"cwd\":");
 	if (j->cwd != NULL)
 		sb_json(&b, j->cwd);
@@ -315,4 +317,23 @@ aq_job_cmdline(const struct aq_job *j)
 		return NULL;
 	}
 	return b.p;
+}
+
+int
+aq_job_status(const struct aq_job *j)
+{
+	if (j->state != AQ_DONE)
+		return -1;
+	switch (j->outcome) {
+	case AQ_OUT_OK:
+		return 0;
+	case AQ_OUT_TIMEOUT:
+		return 124;
+	case AQ_OUT_FAILED:
+		if (j->signal > 0)
+			return 128 + j->signal;
+		return j->exit_code > 0 ? j->exit_code : 1;
+	default:
+		return 1;
+	}
 }
