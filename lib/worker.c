@@ -92,6 +92,9 @@ proc_start(pid_t pid)
 	/* The command name may hold anything: fields start after its ')'. */
 	if ((p = strrchr(buf, ')')) == NULL)
 		return 0;
+	/* A zombie is as dead as it will get: its parent just has not looked. */
+	if (p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X'))
+		return 0;
 	for (i = 2; i < 22 && p != NULL; i++)
 		p = strchr(p + 1, ' ');
 	if (p == NULL || sscanf(p + 1, "%llu", &v) != 1)
