@@ -95,7 +95,8 @@ struct slot {
 	struct aq_job	*job;		/* NULL: the slot is free */
 	pid_t		 pid;
 	int		 pipe;		/* read end; -1 once at EOF */
-	int		 out;		/* the output file */
+	int		 out;		/* the output file; -1: not yet made */
+	int		 outerr;	/* it could not be made */
 	int64_t		 kept, total;	/* bytes written, bytes produced */
 	aq_time		 timeout_at;	/* SIGTERM then; 0: no limit */
 	aq_time		 kill_at;	/* SIGKILL then; 0: not yet due */
@@ -352,13 +353,29 @@ find_program(const struct aq_job *j, char *buf, size_t bufsize)
 	return seen;
 }
 
+/*
+ * The job's output file, made at its first byte: most jobs write nothing,
+ * and making a file is a good part of what a short job costs.
+ */
+static int
+outfd(struct slot *s)
+{
+	if (s->out == -1 && !s->outerr &&
+	    (s->out = aq_output_open(aq, s->job->id)) == -1) {
+		s->outerr = 1;
+		logmsg(0, "job %llu: %s; its output is dropped",
+		    (unsigned long long)s->job->id, aq_error());
+	}
+	return s->out;
+}
+
 /* Say in the job's output why it could not run, as a shell would. */
 static void
-say(int fd, const char *fmt, ...)
+say(struct slot *s, const char *fmt, ...)
 {
 	char buf[PATH_MAX + 256];
 	va_list ap;
-	int n;
+	int n, fd;
 
 	va_start(ap, fmt);
 	n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
@@ -368,7 +385,8 @@ say(int fd, const char *fmt, ...)
 	if ((size_t)n > sizeof(buf) - 2)
 		n = (int)sizeof(buf) - 2;
 	buf[n++] = '\n';
-	(void)write(fd, buf, (size_t)n);
+	if ((fd = outfd(s)) != -1)
+		(void)write(fd, buf, (size_t)n);
 }
 
 static int
@@ -427,29 +445,19 @@ start(struct slot *s, struct aq_job *j)
 	logmsg(1, "job %llu started (attempt %d): %s",
 	    (unsigned long long)j->id, j->attempt, cmd ? cmd : j->argv[0]);
 	free(cmd);
-	if ((s->out = aq_output_open(aq, j->id)) == -1) {
-		logmsg(0, "job %llu: %s; released for 10s",
-		    (unsigned long long)j->id, aq_error());
-		if ((e = aq_release(aq, j->id, me.uuid, 10 * AQ_SEC)) != AQ_OK)
-			logmsg(0, "job %llu: %s", (unsigned long long)j->id,
-			    aq_error());
-		aq_job_free(j);
-		s->job = NULL;
-		nbusy--;
-		return;
-	}
+	s->out = -1;
 	status = -1;
 	if (j->cwd != NULL && (stat(j->cwd, &st) == -1 ||
 	    !S_ISDIR(st.st_mode) || access(j->cwd, X_OK) == -1)) {
-		say(s->out, "aq-run: cannot change to directory '%s': %s",
+		say(s, "aq-run: cannot change to directory '%s': %s",
 		    j->cwd, strerror(errno ? errno : ENOTDIR));
 		status = 1;
 	} else if ((e = find_program(j, path, sizeof(path))) != 0) {
-		say(s->out, "aq-run: %s: %s", j->argv[0],
+		say(s, "aq-run: %s: %s", j->argv[0],
 		    e == ENOENT ? "command not found" : strerror(e));
 		status = e == ENOENT ? 127 : 126;
 	} else if ((env = job_env(j, envbuf, sizeof(envbuf))) == NULL) {
-		say(s->out, "aq-run: cannot build the environment: %s",
+		say(s, "aq-run: cannot build the environment: %s",
 		    strerror(ENOMEM));
 		status = 126;
 	} else if (pipe2(p, O_CLOEXEC) == -1) {
@@ -477,7 +485,7 @@ start(struct slot *s, struct aq_job *j)
 			}
 		}
 		if (e != 0) {
-			say(s->out, "aq-run: %s: %s", j->argv[0], strerror(e));
+			say(s, "aq-run: %s: %s", j->argv[0], strerror(e));
 			status = e == ENOENT ? 127 : 126;
 		}
 	}
@@ -521,6 +529,8 @@ copy_output(struct slot *s, int all)
 		w = n;
 		if (output_cap > 0 && s->kept + w > output_cap)
 			w = output_cap - s->kept;
+		if (w > 0 && outfd(s) == -1)
+			w = 0;
 		if (w > 0 && write(s->out, buf, (size_t)w) != w) {
 			/* A full disk must not stop the job: drop, say why. */
 			logmsg(0, "job %llu: cannot write output: %s",
@@ -534,13 +544,24 @@ copy_output(struct slot *s, int all)
 
 /* ---- ending a job ---- */
 
+/*
+ * A job that ended, its result not yet written: the worker starts the
+ * next job first and writes this while it runs.
+ */
+struct ended {
+	struct aq_job	*job;
+	struct aq_result r;
+	int		 stopped, timedout;
+	aq_time		 ran;		/* run time, for the log */
+};
+static struct ended	*ends;
+static int		 nends;
+
 static void
 finish(struct slot *s, int status, const struct rusage *ru)
 {
-	struct aq_job *j = s->job;
-	struct aq_result r;
-	char d[32];
-	int rc, tries;
+	struct ended *e = &ends[nends++];
+	struct aq_result *r = &e->r;
 
 	if (s->pipe != -1) {
 		copy_output(s, 1);
@@ -550,62 +571,85 @@ finish(struct slot *s, int status, const struct rusage *ru)
 		}
 	}
 	if (output_cap > 0 && s->total > output_cap)
-		say(s->out, "aq-run: output capped at %lld bytes; the rest "
+		say(s, "aq-run: output capped at %lld bytes; the rest "
 		    "(%lld bytes) was dropped", (long long)output_cap,
 		    (long long)(s->total - output_cap));
-	close(s->out);
+	if (s->out != -1)
+		close(s->out);
 
-	memset(&r, 0, sizeof(r));
-	r.attempt = j->attempt;
-	r.exit_code = -1;
+	memset(e, 0, sizeof(*e));
+	e->job = s->job;
+	e->stopped = s->stopped;
+	e->timedout = s->timedout;
+	r->ended = aq_now();
+	e->ran = r->ended - s->job->started;
+	r->attempt = s->job->attempt;
+	r->exit_code = -1;
 	if (WIFEXITED(status))
-		r.exit_code = WEXITSTATUS(status);
+		r->exit_code = WEXITSTATUS(status);
 	else if (WIFSIGNALED(status))
-		r.signal = WTERMSIG(status);
+		r->signal = WTERMSIG(status);
 	if (s->timedout)
-		r.outcome = AQ_OUT_TIMEOUT;
+		r->outcome = AQ_OUT_TIMEOUT;
 	if (ru != NULL) {
-		r.utime = (int64_t)ru->ru_utime.tv_sec * AQ_SEC +
+		r->utime = (int64_t)ru->ru_utime.tv_sec * AQ_SEC +
 		    ru->ru_utime.tv_usec;
-		r.stime = (int64_t)ru->ru_stime.tv_sec * AQ_SEC +
+		r->stime = (int64_t)ru->ru_stime.tv_sec * AQ_SEC +
 		    ru->ru_stime.tv_usec;
-		r.maxrss = ru->ru_maxrss;
+		r->maxrss = ru->ru_maxrss;
 	}
-	r.output_size = s->total;
-	r.output_cap = output_cap;
-	dirty = 1;
-	for (tries = 0;; tries++) {
-		if (s->stopped)
-			rc = aq_interrupt(aq, j->id, me.uuid, j->attempt);
-		else
-			rc = aq_done(aq, j->id, me.uuid, &r);
-		if (rc == AQ_OK || rc == AQ_NO || rc == AQ_ENOENT ||
-		    tries == 4)
-			break;
-		usleep(200000U << tries);
-	}
-	aq_format_duration(aq_now() - j->started, d, sizeof(d));
-	if (rc == AQ_NO || rc == AQ_ENOENT)
-		logmsg(0, "job %llu: lost the claim, result not written: %s",
-		    (unsigned long long)j->id, aq_error());
-	else if (rc != AQ_OK)
-		logmsg(0, "job %llu: cannot record its end: %s",
-		    (unsigned long long)j->id, aq_error());
-	else if (s->stopped)
-		logmsg(0, "job %llu stopped and interrupted after %s",
-		    (unsigned long long)j->id, d);
-	else if (r.signal != 0)
-		logmsg(1, "job %llu ended %s (signal %d) in %s",
-		    (unsigned long long)j->id, s->timedout ? "timeout" :
-		    "failed", r.signal, d);
-	else
-		logmsg(1, "job %llu ended %s (exit %d) in %s",
-		    (unsigned long long)j->id, s->timedout ? "timeout" :
-		    r.exit_code == 0 ? "ok" : "failed", r.exit_code, d);
-	aq_job_free(j);
+	r->output_size = s->total;
+	r->output_cap = output_cap;
 	s->job = NULL;
 	s->pid = -1;
 	nbusy--;
+}
+
+/* Write the results of the jobs that ended. */
+static void
+record_ends(void)
+{
+	struct ended *e;
+	char d[32];
+	int rc, tries, k;
+
+	for (k = 0; k < nends; k++) {
+		e = &ends[k];
+		dirty = 1;
+		for (tries = 0;; tries++) {
+			if (e->stopped)
+				rc = aq_interrupt(aq, e->job->id, me.uuid,
+				    e->job->attempt);
+			else
+				rc = aq_done(aq, e->job->id, me.uuid, &e->r);
+			if (rc == AQ_OK || rc == AQ_NO || rc == AQ_ENOENT ||
+			    tries == 4)
+				break;
+			usleep(200000U << tries);
+		}
+		aq_format_duration(e->ran, d, sizeof(d));
+		if (rc == AQ_NO || rc == AQ_ENOENT)
+			logmsg(0, "job %llu: lost the claim, result not "
+			    "written: %s", (unsigned long long)e->job->id,
+			    aq_error());
+		else if (rc != AQ_OK)
+			logmsg(0, "job %llu: cannot record its end: %s",
+			    (unsigned long long)e->job->id, aq_error());
+		else if (e->stopped)
+			logmsg(0, "job %llu stopped and interrupted after %s",
+			    (unsigned long long)e->job->id, d);
+		else if (e->r.signal != 0)
+			logmsg(1, "job %llu ended %s (signal %d) in %s",
+			    (unsigned long long)e->job->id, e->timedout ?
+			    "timeout" : "failed", e->r.signal, d);
+		else
+			logmsg(1, "job %llu ended %s (exit %d) in %s",
+			    (unsigned long long)e->job->id, e->timedout ?
+			    "timeout" : e->r.exit_code == 0 ? "ok" : "failed",
+			    e->r.exit_code, d);
+		aq_job_free(e->job);
+	}
+	nends = 0;
 }
 
 static void
@@ -804,6 +848,7 @@ main(int argc, char *argv[])
 	copts.lease = AQ_LEASE_WORKER;
 	memcpy(copts.owner, me.uuid, AQ_UUID_LEN);
 	if ((slots = calloc((size_t)nslots, sizeof(*slots))) == NULL ||
+	    (ends = calloc((size_t)nslots, sizeof(*ends))) == NULL ||
 	    (pfd = calloc((size_t)nslots + 2, sizeof(*pfd))) == NULL)
 		err(75, "cannot allocate slots");
 	wfd = aq_watch(aq);
@@ -855,6 +900,7 @@ main(int argc, char *argv[])
 			}
 			title(0);
 		}
+		record_ends();
 		/* The fsync of what was written overlaps the new jobs. */
 		if (dirty && !synced && (rc = aq_sync(aq)) != AQ_OK)
 			logmsg(0, "cannot sync: %s", aq_error());

@@ -107,6 +107,7 @@ struct aq_result {
 	int		 signal;	/* 0: none */
 	int64_t		 utime, stime, maxrss, output_size, output_cap;
 	int		 attempt;	/* the claim being ended; 0: any */
+	aq_time		 ended;		/* when it ended; 0: now */
 };
 
 /* What to claim, for aq_claim(). */

@@ -276,8 +276,11 @@ aq_put(struct aq *aq, struct aq_job *jobs, size_t n)
 
 /* ---- claim ---- */
 
+static int	fetch(struct aq *, DB_TXN *, uint64_t, struct aq_job **);
+
 struct claim_arg {
 	const struct aq_claim_opts *o;
+	struct aq_job	*job;		/* the claimed job, as it is now */
 	aq_time		 now;
 	aq_time		 next;
 	int		 changed;	/* wrote something on the way */
@@ -545,7 +548,9 @@ claim_op(struct aq *aq, DB_TXN *txn, void *arg)
 		    0, id)) != 0)
 			return ret;
 		aq->res[0] = id;
-		return AQ_OK;
+		/* The claimer gets the job from this transaction: no second. */
+		aq_job_free(a->job);
+		return fetch(aq, txn, id, &a->job);
 	}
 	return AQ_OK;
 }
@@ -569,17 +574,30 @@ aq_claim(struct aq *aq, const struct aq_claim_opts *o, struct aq_job **jobp,
 	if (aq__reap_due(aq))
 		(void)aq_reap(aq, NULL);
 	a.o = o;
+	a.job = NULL;
 	a.now = aq_now();
 	a.next = 0;
 	rc = aq__run(aq, claim_op, &a, AQ__WRITE);
 	if (rc == AQ_NO || (rc == AQ_OK && aq->res[0] == 0)) {
+		aq_job_free(a.job);
 		if (next != NULL)
 			*next = a.next;
 		return aq__err(AQ_NO, "nothing to claim");
 	}
-	if (rc != AQ_OK)
+	if (rc != AQ_OK) {
+		aq_job_free(a.job);
 		return rc;
-	return aq_get(aq, aq->res[0], jobp);
+	}
+	/*
+	 * A retry after a step-out finds the claim's token and skips the op:
+	 * then the job is read on its own.
+	 */
+	if (a.job == NULL || a.job->id != aq->res[0]) {
+		aq_job_free(a.job);
+		return aq_get(aq, aq->res[0], jobp);
+	}
+	*jobp = a.job;
+	return AQ_OK;
 }
 
 /* ---- done, release, touch ---- */
@@ -645,7 +663,7 @@ end_op(struct aq *aq, DB_TXN *txn, void *arg)
 			return ret;
 		return index_pending(aq, txn, &r.j, r.j.begin, a->now);
 	}
-	r.j.ended = a->now;
+	r.j.ended = a->r->ended > 0 ? a->r->ended : a->now;
 	r.j.exit_code = a->r->exit_code;
 	r.j.signal = a->r->signal;
 	r.j.utime = a->r->utime;
@@ -660,7 +678,7 @@ end_op(struct aq *aq, DB_TXN *txn, void *arg)
 	else
 		r.j.outcome = AQ_OUT_FAILED;
 	if ((ret = aq__stat(aq, txn, a->now, AQ__ST_ENDED, r.j.outcome,
-	    a->now - r.j.started, a->id)) != 0)
+	    r.j.ended - r.j.started, a->id)) != 0)
 		return ret;
 	if (r.j.outcome == AQ_OUT_FAILED || r.j.outcome == AQ_OUT_TIMEOUT)
 		r.j.failures++;
@@ -784,22 +802,21 @@ struct get_arg {
 	struct aq_job	*job;
 };
 
+/* Read job id with its environment into one malloc'd block, in txn. */
 static int
-get_op(struct aq *aq, DB_TXN *txn, void *arg)
+fetch(struct aq *aq, DB_TXN *txn, uint64_t id, struct aq_job **jobp)
 {
-	struct get_arg *a = arg;
 	struct aq__rec r;
 	DBT data, key, env;
 	unsigned char k[9];
 	int ret;
 
-	if ((ret = load(aq, txn, a->id, 0, &r, &data)) < 0 || ret > 1)
+	*jobp = NULL;
+	if ((ret = load(aq, txn, id, 0, &r, &data)) < 0 || ret > 1)
 		return ret;
 	if (ret == 1)
 		return aq__err(AQ_ENOENT, "no such job '%llu'",
-		    (unsigned long long)a->id);
-	r.j.id = a->id;
-	r.j.reason = aq__reason(&r.j, aq_now());
+		    (unsigned long long)id);
 	memset(&env, 0, sizeof(env));
 	if (r.envkey != 0) {
 		k[0] = K_ENVBLOB;
@@ -809,17 +826,26 @@ get_op(struct aq *aq, DB_TXN *txn, void *arg)
 		if ((ret = aq->db->get(aq->db, txn, &key, &env, 0)) != 0 &&
 		    ret != DB_NOTFOUND)
 			return ret;
+		/* data may be reused by the get above: decode again. */
+		if ((ret = load(aq, txn, id, 0, &r, &data)) != 0) {
+			aq__free(env.data);
+			return ret < 0 ? ret : AQ_EINTERNAL;
+		}
 	}
-	/* data may be reused by the get above: decode again to be safe. */
-	if ((ret = load(aq, txn, a->id, 0, &r, &data)) != 0) {
-		aq__free(env.data);
-		return ret < 0 ? ret : AQ_EINTERNAL;
-	}
-	r.j.id = a->id;
+	r.j.id = id;
 	r.j.reason = aq__reason(&r.j, aq_now());
-	a->job = aq__job_pack(&r, env.data, env.size);
+	*jobp = aq__job_pack(&r, env.data, env.size);
 	aq__free(env.data);
-	return a->job == NULL ? ENOMEM : 0;
+	return *jobp == NULL ? ENOMEM : 0;
+}
+
+static int
+get_op(struct aq *aq, DB_TXN *txn, void *arg)
+{
+	struct get_arg *a = arg;
+
+	aq_job_free(a->job);
+	return fetch(aq, txn, a->id, &a->job);
 }
 
 int
