@@ -687,6 +687,21 @@ signal_jobs(int sig, aq_time kill_at, int stopping)
 
 /* ---- the loop ---- */
 
+/* Interrupt the jobs of dead workers, and say so.  Returns the time. */
+static aq_time
+reap(void)
+{
+	size_t dead, jobs;
+
+	dirty = 1;
+	if (aq_reap(aq, &dead, &jobs) != AQ_OK)
+		logmsg(0, "cannot look for dead workers: %s", aq_error());
+	else if (dead > 0)
+		logmsg(0, "found %zu dead worker%s; interrupted %zu job%s",
+		    dead, dead == 1 ? "" : "s", jobs, jobs == 1 ? "" : "s");
+	return aq_now();
+}
+
 static aq_time
 earliest(aq_time a, aq_time b)
 {
@@ -712,6 +727,7 @@ main(int argc, char *argv[])
 	int want = 1, idle = 0, i, nfd;
 	size_t nq = 0, taken, n;
 	aq_time now, next_poll, next_ping, next_due = 0, last_poll = 0;
+	aq_time last_reap = 0;
 	long long started = 0;
 	pid_t otherpid;
 
@@ -846,6 +862,7 @@ main(int argc, char *argv[])
 	copts.queues = queues;
 	copts.nqueues = nq;
 	copts.lease = AQ_LEASE_WORKER;
+	copts.flags = AQ_CLAIM_NO_REAP;
 	memcpy(copts.owner, me.uuid, AQ_UUID_LEN);
 	if ((slots = calloc((size_t)nslots, sizeof(*slots))) == NULL ||
 	    (ends = calloc((size_t)nslots, sizeof(*ends))) == NULL ||
@@ -864,6 +881,10 @@ main(int argc, char *argv[])
 		if (!stopping && want && nbusy < nslots &&
 		    (count == 0 || started < count)) {
 			char buf[4096];
+
+			/* Dead workers' jobs come first: look once a second. */
+			if (aq_now() - last_reap >= AQ_SEC)
+				last_reap = reap();
 
 			if (wfd != -1)
 				while (read(wfd, buf, sizeof(buf)) > 0)
@@ -1003,8 +1024,6 @@ main(int argc, char *argv[])
 			next_due = 0;
 		}
 		if (now >= next_ping) {
-			size_t dead;
-
 			next_ping = now + ping_i;
 			dirty = 1;
 			rc = aq_worker_ping(aq, &me, last_poll);
@@ -1013,12 +1032,7 @@ main(int argc, char *argv[])
 				    "others; registered again");
 			else if (rc != AQ_OK)
 				logmsg(0, "cannot ping: %s", aq_error());
-			if ((rc = aq_reap(aq, &dead)) != AQ_OK)
-				logmsg(0, "cannot look for dead workers: %s",
-				    aq_error());
-			else if (dead > 0)
-				logmsg(0, "interrupted %zu job%s of dead "
-				    "workers", dead, dead == 1 ? "" : "s");
+			reap();
 			if ((rc = aq_checkpoint(aq)) != AQ_OK)
 				logmsg(0, "cannot checkpoint: %s", aq_error());
 		}

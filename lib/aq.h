@@ -116,7 +116,9 @@ struct aq_claim_opts {
 	size_t		 nqueues;
 	unsigned char	 owner[AQ_UUID_LEN];	/* the claimer */
 	int64_t		 lease;		/* usec; 0: AQ_LEASE_DEFAULT */
+	int		 flags;		/* AQ_CLAIM_* */
 };
+#define AQ_CLAIM_NO_REAP	0x01	/* the caller calls aq_reap() itself */
 #define AQ_LEASE_DEFAULT	(300 * AQ_SEC)
 /* The claimer is a registered worker: its pings stand for a lease. */
 #define AQ_LEASE_WORKER		((int64_t)-1)
@@ -315,9 +317,11 @@ int		 aq_worker_stop(struct aq *aq, const struct aq_worker *w);
  * Find workers judged dead (no ping within their death interval, or their
  * process gone from this host) and interrupt their active jobs.  Also
  * forgets workers stopped over an hour ago or dead over a day ago.
- * *interrupted, if not NULL, counts the jobs interrupted.
+ * *dead and *interrupted, if not NULL, count the workers found dead and
+ * the jobs interrupted.  aq_claim() calls it once a second unless told
+ * not to (AQ_CLAIM_NO_REAP).
  */
-int		 aq_reap(struct aq *aq, size_t *interrupted);
+int		 aq_reap(struct aq *aq, size_t *dead, size_t *interrupted);
 
 /* List the registered workers.  Free with aq_workers_free(). */
 int		 aq_workers(struct aq *aq, struct aq_worker ***list, size_t *n);

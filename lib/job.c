@@ -571,8 +571,8 @@ aq_claim(struct aq *aq, const struct aq_claim_opts *o, struct aq_job **jobp,
 			return aq__err(AQ_EINPUT, "bad queue name '%s'",
 			    o->queues[i]);
 	/* Claimers are how dead workers get noticed; once a second will do. */
-	if (aq__reap_due(aq))
-		(void)aq_reap(aq, NULL);
+	if (!(o->flags & AQ_CLAIM_NO_REAP) && aq__reap_due(aq))
+		(void)aq_reap(aq, NULL, NULL);
 	a.o = o;
 	a.job = NULL;
 	a.now = aq_now();

@@ -542,10 +542,12 @@ reap_op(struct aq *aq, DB_TXN *txn, void *arg)
 }
 
 int
-aq_reap(struct aq *aq, size_t *interrupted)
+aq_reap(struct aq *aq, size_t *dead, size_t *interrupted)
 {
 	int rc;
 
+	if (dead != NULL)
+		*dead = 0;
 	if (interrupted != NULL)
 		*interrupted = 0;
 	aq->last_reap = aq_now();
@@ -554,6 +556,8 @@ aq_reap(struct aq *aq, size_t *interrupted)
 		return AQ_OK;
 	if (rc != AQ_OK)
 		return rc;
+	if (dead != NULL)
+		*dead = (size_t)aq->res[1];
 	if (interrupted != NULL)
 		*interrupted = (size_t)aq->res[0];
 	if (aq->res[0] > 0)

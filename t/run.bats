@@ -72,7 +72,9 @@ file_has_lines() {	# FILE N
 teardown_workers() {
 	local p
 	for p in ${workers[@]+"${workers[@]}"}; do
-		kill -9 "$p" 2>/dev/null
+		# Only if it is still ours: pids come round again quickly.
+		[ "$(cat "/proc/$p/comm" 2>/dev/null)" = aq-run ] &&
+		    kill -9 "$p" 2>/dev/null
 	done
 	# Jobs run in their own sessions: stop the ones tests started.
 	pkill -9 -f "aq-test-job-$BATS_TEST_NUMBER-" 2>/dev/null
@@ -397,6 +399,7 @@ tag() { echo "aq-test-job-$BATS_TEST_NUMBER-$1"; }
 	wait "$dead" 2>/dev/null || :
 	run timeout 30 aq-run --drain
 	assert_success
+	assert_output --partial 'found 1 dead worker; interrupted 1 job'
 	job_is 1 .outcome '"ok"'
 	assert_json '[0].attempt' 2
 	assert_json '[0].interrupts' 1
