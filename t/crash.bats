@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
-# Crash: kill -9 aq-put and aq-claim processes at random moments while
-# others put and claim (scripts/crash-load).  Afterwards every id that
+# Crash: kill -9 aq-put, aq-claim and aq-run processes at random moments
+# while others put, claim and run (scripts/crash-load).  Afterwards every id that
 # aq-put printed is stored exactly once, no command hung past its time
 # limit, no job was claimed twice, and nobody ran db_recover by hand: the
 # programs recovered the environment themselves.
@@ -13,6 +13,14 @@ load helper
 	assert_success
 	assert_line "crash-load: ok"
 	assert_line --regexp 'recoveries [1-9][0-9]*$'
+}
+
+@test "30 kills of putters, claimers and workers: every job of the workers' queue ends ok" {
+	run timeout 900 "$AQ_SRCDIR/scripts/crash-load" "$AQ_HOME" 30 2 2 2
+	echo "$output"
+	assert_success
+	assert_line "crash-load: ok"
+	assert_line --regexp '^crash-load: workers: [1-9][0-9]* jobs put in queue w, [1-9][0-9]* ended ok'
 }
 
 @test "a process killed inside the environment is recovered by the next" {
