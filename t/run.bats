@@ -446,6 +446,26 @@ tag() { echo "aq-test-job-$BATS_TEST_NUMBER-$1"; }
 	assert_json '[0].worker' "\"$(cat uuid)\""
 }
 
+@test "\$AQ_UUID names the UUID file when -u is not given" {
+	put_ok 1 true
+	AQ_UUID=$BATS_TEST_TMPDIR/env.uuid run timeout 30 aq-run --drain
+	assert_success
+	[ -s env.uuid ]
+	job_is 1 .worker "\"$(cat env.uuid)\""
+}
+
+@test "an idle worker uses no CPU between polls" {
+	start_worker -i 1h
+	wait_for 10 aq-status -W
+	sleep 0.5
+	local a b
+	a=$(awk '{ print $14 + $15 }' "/proc/$wpid/stat")
+	sleep 2
+	b=$(awk '{ print $14 + $15 }' "/proc/$wpid/stat")
+	# Clock ticks of user and system time: none while idle.
+	[ $((b - a)) -le 1 ]
+}
+
 @test "a second worker with the UUID of a live one is refused (75)" {
 	start_worker -u uuid
 	wait_for 10 aq-status -W
