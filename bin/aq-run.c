@@ -31,7 +31,6 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -389,39 +388,79 @@ say(struct slot *s, const char *fmt, ...)
 		(void)write(fd, buf, (size_t)n);
 }
 
+/*
+ * Start the job's process: fork, not posix_spawn(3), because a child that
+ * shares the worker's memory until its exec would be charged the worker's
+ * resident size in its rusage.  The child reports a failed exec through a
+ * close-on-exec pipe.  Returns 0, or the errno of what failed.
+ */
 static int
 spawn(struct slot *s, const char *path, char *const *argv, char *const *env,
     int wfd)
 {
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-	sigset_t all, none;
-	int e;
+	char **shargv;
+	sigset_t none;
+	ssize_t n;
+	size_t k;
+	int ep[2], e, sig, fd;
 
-	sigfillset(&all);
-	sigemptyset(&none);
-	if ((e = posix_spawnattr_init(&at)) != 0)
-		return e;
-	if ((e = posix_spawn_file_actions_init(&fa)) != 0) {
-		posix_spawnattr_destroy(&at);
+	for (k = 0; argv[k] != NULL; k++)
+		;
+	/* Made before the fork: the child only execs or exits. */
+	if ((shargv = reallocarray(NULL, k + 2, sizeof(*shargv))) == NULL)
+		return ENOMEM;
+	shargv[0] = (char *)"sh";
+	shargv[1] = (char *)path;
+	memcpy(shargv + 2, argv + 1, k * sizeof(*shargv));
+	if (pipe2(ep, O_CLOEXEC) == -1) {
+		e = errno;
+		free(shargv);
 		return e;
 	}
-	if ((e = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID |
-	    POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)) != 0 ||
-	    (e = posix_spawnattr_setsigmask(&at, &none)) != 0 ||
-	    (e = posix_spawnattr_setsigdefault(&at, &all)) != 0 ||
-	    (e = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null",
-	    O_RDONLY, 0)) != 0 ||
-	    (e = posix_spawn_file_actions_adddup2(&fa, wfd, 1)) != 0 ||
-	    (e = posix_spawn_file_actions_adddup2(&fa, wfd, 2)) != 0 ||
-	    (s->job->cwd != NULL &&
-	    (e = posix_spawn_file_actions_addchdir_np(&fa, s->job->cwd)) != 0) ||
-	    (e = posix_spawn_file_actions_addclosefrom_np(&fa, 3)) != 0)
-		goto out;
-	e = posix_spawn(&s->pid, path, &fa, &at, argv, env);
-out:
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
+	switch (s->pid = fork()) {
+	case -1:
+		e = errno;
+		close(ep[0]);
+		close(ep[1]);
+		free(shargv);
+		return e;
+	case 0:
+		sigemptyset(&none);
+		for (sig = 1; sig < NSIG; sig++)
+			(void)signal(sig, SIG_DFL);
+		(void)sigprocmask(SIG_SETMASK, &none, NULL);
+		(void)setsid();
+		e = 0;
+		if ((fd = open("/dev/null", O_RDONLY)) == -1 ||
+		    (fd != 0 && (dup2(fd, 0) == -1 || close(fd) == -1)) ||
+		    dup2(wfd, 1) == -1 || dup2(wfd, 2) == -1 ||
+		    (s->job->cwd != NULL && chdir(s->job->cwd) == -1))
+			e = errno;
+		if (e == 0) {
+			/* Everything else goes, but the report pipe at exec. */
+			if (ep[1] > 3)
+				(void)close_range(3, (unsigned)ep[1] - 1, 0);
+			(void)close_range((unsigned)ep[1] + 1, ~0U, 0);
+			execve(path, argv, env);
+			/* No #! line: sh runs it, as execvp(3) does. */
+			if ((e = errno) == ENOEXEC) {
+				execve("/bin/sh", shargv, env);
+				e = errno;
+			}
+		}
+		(void)write(ep[1], &e, sizeof(e));
+		_exit(127);
+	}
+	close(ep[1]);
+	free(shargv);
+	while ((n = read(ep[0], &e, sizeof(e))) == -1 && errno == EINTR)
+		;
+	close(ep[0]);
+	if (n != sizeof(e))
+		return 0;	/* the exec closed the pipe: it ran */
+	while (waitpid(s->pid, NULL, 0) == -1 && errno == EINTR)
+		;
+	s->pid = -1;
 	return e;
 }
 
@@ -432,7 +471,7 @@ static void
 start(struct slot *s, struct aq_job *j)
 {
 	char path[PATH_MAX + 1], envbuf[PATH_MAX + 512], *cmd;
-	char **env = NULL, **shargv;
+	char **env = NULL;
 	struct stat st;
 	int p[2] = { -1, -1 }, e, status;
 
@@ -466,24 +505,6 @@ start(struct slot *s, struct aq_job *j)
 		status = 126;
 	} else {
 		e = spawn(s, path, j->argv, env, p[1]);
-		if (e == ENOEXEC) {
-			/* No #! line: sh runs it, as execvp(3) does. */
-			size_t k;
-
-			for (k = 0; j->argv[k] != NULL; k++)
-				;
-			if ((shargv = reallocarray(NULL, k + 2,
-			    sizeof(*shargv))) == NULL)
-				e = ENOMEM;
-			else {
-				shargv[0] = (char *)"sh";
-				shargv[1] = path;
-				memcpy(shargv + 2, j->argv + 1,
-				    k * sizeof(*shargv));
-				e = spawn(s, "/bin/sh", shargv, env, p[1]);
-				free(shargv);
-			}
-		}
 		if (e != 0) {
 			say(s, "aq-run: %s: %s", j->argv[0], strerror(e));
 			status = e == ENOENT ? 127 : 126;
@@ -1039,6 +1060,7 @@ main(int argc, char *argv[])
 	}
 
 	aq_defer_sync(aq, 0);
+	me.poll = last_poll;
 	if ((rc = aq_sync(aq)) != AQ_OK ||
 	    (rc = aq_worker_stop(aq, &me)) != AQ_OK)
 		logmsg(0, "cannot deregister: %s", aq_error());

@@ -259,9 +259,10 @@ int		 aq_touch(struct aq *aq, uint64_t id,
 		    const unsigned char *owner, int64_t lease);
 
 /*
- * Interrupt active job id of owner, as if its claimer had died: back to
- * the head of its queue, or outcome lost for an at-most-once job or after
- * 9 interruptions.  Errors as aq_done().
+ * Interrupt active job id of owner (NULL: whoever holds it), in that
+ * attempt (0: any), as if its claimer had died: back to the head of its
+ * queue, or outcome lost for an at-most-once job or after 9
+ * interruptions.  Errors as aq_done().
  */
 int		 aq_interrupt(struct aq *aq, uint64_t id,
 		    const unsigned char *owner, int attempt);

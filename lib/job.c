@@ -420,11 +420,12 @@ aq__interrupt_job(struct aq *aq, DB_TXN *txn, uint64_t id,
 	if ((ret = load(aq, txn, id, 1, &r, &data)) < 0 || ret > 1)
 		return ret;
 	if (ret == 1) {
-		(void)dbdel(aq, txn, k, aq__key_owner(k, owner, id));
+		if (owner != NULL)
+			(void)dbdel(aq, txn, k, aq__key_owner(k, owner, id));
 		return AQ_ENOENT;
 	}
-	if (r.j.state != AQ_ACTIVE ||
-	    memcmp(r.j.worker, owner, AQ_UUID_LEN) != 0 ||
+	if (r.j.state != AQ_ACTIVE || (owner != NULL &&
+	    memcmp(r.j.worker, owner, AQ_UUID_LEN) != 0) ||
 	    (attempt != 0 && r.j.attempt != attempt))
 		return AQ_NO;
 	r.j.id = id;
@@ -517,7 +518,9 @@ claim_op(struct aq *aq, DB_TXN *txn, void *arg)
 		if (ret == 1 || r.j.state != AQ_PENDING)
 			continue;	/* a stray entry: gone now */
 		r.j.id = id;
-		if (r.j.deadline != 0 && r.j.deadline < a->now) {
+		/* A deadline is a time to begin by: a job that ran has begun. */
+		if (r.j.deadline != 0 && r.j.deadline < a->now &&
+		    r.j.attempt == 0) {
 			r.j.state = AQ_DONE;
 			r.j.outcome = AQ_OUT_EXPIRED;
 			r.j.ended = a->now;

@@ -249,6 +249,13 @@ aq_wait(struct aq *aq, const uint64_t *ids, size_t n, int64_t timeout)
 	size_t i = 0;
 	int fd, rc;
 
+	/* A missing job is an error at once, not after the others. */
+	for (i = 0; i < n; i++) {
+		if ((rc = aq_get(aq, ids[i], &j)) != AQ_OK)
+			return rc;
+		aq_job_free(j);
+	}
+	i = 0;
 	deadline = timeout < 0 ? INT64_MAX : aq_now() + timeout;
 	fd = aq_watch(aq);
 	for (;;) {

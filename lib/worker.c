@@ -368,6 +368,8 @@ start_op(struct aq *aq, DB_TXN *txn, void *arg)
 		r.w.state = AQ_WORKER_STOPPED;
 		r.w.ended = a->now;
 		r.w.ping = a->now;
+		if (w->poll != 0)
+			r.w.poll = w->poll;
 		return wstore(aq, txn, &r.w, &r);
 	}
 	if (a->ping == 1) {
@@ -469,7 +471,8 @@ reap_op(struct aq *aq, DB_TXN *txn, void *arg)
 	unsigned char k[1 + AQ_UUID_LEN], first = K_WORKER;
 	aq_time now = aq_now();
 	size_t count = 0;
-	int nd = 0, ng = 0, np = 0, i, ret, r2;
+	int nd = 0, ng = 0, np = 0, ndead = 0, i, ret, r2;
+	uint64_t ids[1];
 	struct wrec r;
 	DBT key, data;
 	DBC *c;
@@ -494,6 +497,10 @@ reap_op(struct aq *aq, DB_TXN *txn, void *arg)
 		if (r.w.state == AQ_WORKER_RUNNING &&
 		    judge(&r.w, now) == AQ_WORKER_DEAD)
 			memcpy(dead[nd++], p + 1, AQ_UUID_LEN);
+		else if (r.w.state != AQ_WORKER_RUNNING &&
+		    owned(aq, txn, p + 1, ids, 1) > 0)
+			/* Stopped, yet it holds jobs: its last writes failed. */
+			memcpy(dead[nd++], p + 1, AQ_UUID_LEN);
 		else if ((r.w.state == AQ_WORKER_STOPPED &&
 		    now - r.w.ended > KEEP_STOPPED) ||
 		    (r.w.state == AQ_WORKER_DEAD &&
@@ -507,21 +514,29 @@ reap_op(struct aq *aq, DB_TXN *txn, void *arg)
 	if (ret != 0)
 		return ret;
 	for (i = 0; i < nd; i++) {
+		int running;
+
 		/* Judge again under the write lock: it may have pinged. */
 		if ((ret = wload(aq, txn, dead[i], &r)) != 0) {
 			if (ret == 1)
 				continue;
 			return ret;
 		}
-		if (r.w.state != AQ_WORKER_RUNNING ||
-		    judge(&r.w, now) != AQ_WORKER_DEAD)
+		running = r.w.state == AQ_WORKER_RUNNING;
+		if (running && judge(&r.w, now) != AQ_WORKER_DEAD)
 			continue;
 		if ((ret = interrupt_all(aq, txn, dead[i], now, &count)) != 0)
 			return ret;
+		if (!running)
+			continue;
+		/* The walk reused the record's memory: read it again. */
+		if ((ret = wload(aq, txn, dead[i], &r)) != 0)
+			return ret == 1 ? AQ_EINTERNAL : ret;
 		r.w.state = AQ_WORKER_DEAD;
 		r.w.ended = now;
 		if ((ret = wstore(aq, txn, &r.w, &r)) != 0)
 			return ret;
+		ndead++;
 	}
 	for (i = 0; i < ng; i++) {
 		memset(&key, 0, sizeof(key));
@@ -534,9 +549,9 @@ reap_op(struct aq *aq, DB_TXN *txn, void *arg)
 	if ((ret = aq__stats_purge(aq, txn, now, AQ__STATS_KEEP, &np)) != 0)
 		return ret;
 	aq->res[0] = count;
-	aq->res[1] = (uint64_t)nd;
-	/* Nothing to write: abort, which costs no fsync. */
-	if (nd == 0 && ng == 0 && np == 0)
+	aq->res[1] = (uint64_t)ndead;
+	/* Nothing written: abort, which costs no fsync. */
+	if (ndead == 0 && count == 0 && ng == 0 && np == 0)
 		return AQ_NO;
 	return 0;
 }

@@ -620,6 +620,55 @@ tag() { echo "aq-test-job-$BATS_TEST_NUMBER-$1"; }
 	assert_json '[0].status' '"DEAD"'
 }
 
+@test "a dead worker's record keeps its queues and says DEAD" {
+	put_ok 1 -q other -c "[ \$AQ_ATTEMPT -gt 1 ] || sleep 30 # $(tag a)"
+	start_worker -q other -q default -u uuid
+	wait_for 10 job_active 1
+	kill -9 "$wpid"
+	wait "$wpid" 2>/dev/null || :
+	run timeout 30 aq-run --drain -q other
+	assert_success
+	assert_output --partial 'found 1 dead worker; interrupted 1 job'
+	run aq-status -W --json
+	assert_success
+	assert_output --partial "\"uuid\":\"$(cat uuid)\""
+	assert_output --partial '"status":"DEAD"'
+	assert_output --partial '"queues":["other","default"]'
+	# The UUID can serve again.
+	run timeout 30 aq-run --drain -u uuid
+	assert_success
+}
+
+@test "a job's rusage is its own, not the worker's" {
+	put_ok 1 -c 'exit 0'
+	put_ok 2 -c 'head -c 30000000 /dev/zero | tail -c 20000000 >/dev/null'
+	run timeout 30 aq-run --drain
+	assert_success
+	local small big
+	job_is 1 .state '"done"'
+	small=$(json_get '[0].maxrss')
+	job_is 2 .state '"done"'
+	big=$(json_get '[0].maxrss')
+	# The worker's own resident size (its share of the cache) is not in it.
+	[ "$small" -gt 0 ] && [ "$small" -lt 8000 ]
+	[ "$big" -gt 19000 ]
+}
+
+@test "a retry after the deadline still runs: the job began in time" {
+	put_ok 1 --deadline 1s --retries 1 --retry-delay 1500ms -c 'echo $AQ_ATTEMPT >>attempts; [ $AQ_ATTEMPT -ge 2 ]'
+	start_worker
+	wait_for 30 job_done 1
+	job_is 1 .outcome '"ok"'
+	assert_json '[0].attempt' 2
+}
+
+@test "aq-status -w with a missing job exits 66 at once, without waiting for the others" {
+	put_ok 1 -c 'sleep 1'
+	run --separate-stderr timeout 10 aq-status -w 1 99
+	assert_failure 66
+	assert_stderr "aq-status: no such job '99'"
+}
+
 @test "aq-status -S counts starts, outcomes and run times of the last minutes" {
 	put_ok 1 true
 	put_ok 2 false
