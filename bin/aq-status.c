@@ -104,8 +104,51 @@ show_time(const char *key, aq_time t)
 	printf("%-10s %s\n", key, buf);
 }
 
+#define TAIL_LINES	5
+
+/* The last lines of a job's output, indented, if it wrote any. */
 static void
-show_job(const struct aq_job *j)
+tail_output(struct aq *aq, uint64_t id, int lines)
+{
+	char path[PATH_MAX + 32], buf[4096], *p, *end;
+	ssize_t n;
+	off_t size;
+	int fd;
+
+	aq_output_path(aq, id, path, sizeof(path));
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return;
+	size = lseek(fd, 0, SEEK_END);
+	if (size <= 0 || (n = pread(fd, buf, sizeof(buf) - 1, size >
+	    (off_t)sizeof(buf) - 1 ? size - (off_t)sizeof(buf) + 1 : 0)) <= 0) {
+		close(fd);
+		return;
+	}
+	close(fd);
+	buf[n] = '\0';
+	end = buf + n;
+	if (end > buf && end[-1] == '\n')
+		*--end = '\0';
+	/* Back up over the last lines; a cut first line is dropped. */
+	for (p = end; p > buf; p--)
+		if (p[-1] == '\n' && --lines == 0)
+			break;
+	if (p == buf && n == (ssize_t)sizeof(buf) - 1 &&
+	    (p = strchr(buf, '\n')) != NULL)
+		p++;
+	printf("last output:\n");
+	while (p != NULL && *p != '\0') {
+		char *nl = strchr(p, '\n');
+
+		if (nl != NULL)
+			*nl = '\0';
+		printf("  %s\n", p);
+		p = nl ? nl + 1 : NULL;
+	}
+}
+
+static void
+show_job(struct aq *aq, const struct aq_job *j)
 {
 	char st[32], uuid[40], d[32], *cmd;
 
@@ -170,6 +213,7 @@ show_job(const struct aq_job *j)
 			printf("%-10s %lld bytes\n", "output:",
 			    (long long)j->output_size);
 	}
+	tail_output(aq, j->id, TAIL_LINES);
 	free(cmd);
 }
 
@@ -659,7 +703,7 @@ main(int argc, char *argv[])
 			else {
 				if (l.n++ > 0)
 					printf("\n");
-				show_job(job);
+				show_job(aq, job);
 			}
 			aq_job_free(job);
 		}

@@ -175,6 +175,10 @@ tag() { echo "aq-test-job-$BATS_TEST_NUMBER-$1"; }
 	assert_output hello
 	run aq-status -o 2
 	assert_output 'to stderr'
+	run aq-status 1
+	assert_line --index 0 'id:        1'
+	assert_line 'last output:'
+	assert_line '  hello'
 	run aq-status -W --json
 	assert_json '[0].status' '"STOPPED"'
 }
