@@ -968,7 +968,7 @@ test_touch_keeps_job(void **state)
 	sleep_until(aq_now() + 20000);
 	assert_true(claim_id(aq, owner_b, 0) == 0);
 	assert_int_equal(aq_done(aq, 1, owner_a, &(struct aq_result){
-	    AQ_NONE, 0, 0, 0, 0, 0, 0 }), AQ_OK);
+	    .outcome = AQ_NONE }), AQ_OK);
 }
 
 static void
@@ -1212,8 +1212,8 @@ test_get_env_cwd(void **state)
 	aq_job_free(j);
 
 	/* A claim returns the environment too. */
-	assert_int_equal(aq_claim(aq, &(struct aq_claim_opts){ NULL, 0,
-	    { 1 }, 0 }, &j, NULL), AQ_OK);
+	assert_int_equal(aq_claim(aq, &(struct aq_claim_opts){
+	    .owner = { 1 } }, &j, NULL), AQ_OK);
 	assert_true(j->id == 1);
 	assert_non_null(j->envp);
 	assert_string_equal(j->envp[0], "A=1");
