@@ -148,6 +148,8 @@ void	 aq__wake(struct aq *);
 
 /* ---- worker.c ---- */
 int	 aq__reap_due(struct aq *);
+int	 aq__worker_alive(struct aq *, DB_TXN *, const unsigned char *uuid,
+	    aq_time now, int *changed);
 int	 aq__interrupt_job(struct aq *, DB_TXN *, uint64_t id,
 	    const unsigned char *owner, int attempt, aq_time now);
 

@@ -479,6 +479,15 @@ claim_op(struct aq *aq, DB_TXN *txn, void *arg)
 	if ((ret = promote(aq, txn, a->now, &a->next, &a->changed)) != 0 ||
 	    (ret = expire(aq, txn, a->now, &a->changed)) != 0)
 		return ret;
+	/*
+	 * A worker judged dead meanwhile (stopped too long, say) owns nothing
+	 * now; what it claims from here on must not be taken away again by
+	 * the same judgement, so it comes back to life first.
+	 */
+	if (o->lease == AQ_LEASE_WORKER &&
+	    (ret = aq__worker_alive(aq, txn, o->owner, a->now,
+	    &a->changed)) != 0)
+		return ret;
 	for (tries = 0; tries < 1000; tries++) {
 		struct aq__rec r;
 		DBT key, data;

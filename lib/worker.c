@@ -451,6 +451,29 @@ aq_worker_stop(struct aq *aq, const struct aq_worker *w)
 	return aq__run(aq, start_op, &a, AQ__WRITE);
 }
 
+/*
+ * In a claim by worker uuid: if its record says it is not running (judged
+ * dead, or stopped), it is running again from now.  A claimer that never
+ * registered is left alone.
+ */
+int
+aq__worker_alive(struct aq *aq, DB_TXN *txn, const unsigned char *uuid,
+    aq_time now, int *changed)
+{
+	struct wrec r;
+	int ret;
+
+	if ((ret = wload(aq, txn, uuid, &r)) != 0)
+		return ret == 1 ? 0 : ret;
+	if (r.w.state == AQ_WORKER_RUNNING)
+		return 0;
+	r.w.state = AQ_WORKER_RUNNING;
+	r.w.ping = now;
+	r.w.ended = 0;
+	*changed = 1;
+	return wstore(aq, txn, &r.w, &r);
+}
+
 /* ---- reaping ---- */
 
 int

@@ -1550,6 +1550,268 @@ test_put_1000(void **state)
 	assert_true(n == 500);
 }
 
+/* ---- workers, retries, statistics (aq-run's part of libaq) ---- */
+
+static void
+worker_init(struct aq_worker *w, const unsigned char *uuid,
+    const char *const *queues, int64_t death)
+{
+	memset(w, 0, sizeof(*w));
+	memcpy(w->uuid, uuid, AQ_UUID_LEN);
+	w->slots = 2;
+	w->queues = queues;
+	w->poll_interval = 5 * AQ_SEC;
+	w->ping_interval = 30 * AQ_SEC;
+	w->death_interval = death;
+}
+
+static uint64_t
+worker_claim(struct aq *aq, const unsigned char *owner)
+{
+	return claim_id(aq, owner, AQ_LEASE_WORKER);
+}
+
+static void
+test_worker_start_list(void **state)
+{
+	static const char *const qs[] = { "q1", "q2", NULL };
+	struct aq *aq = open_env(*state);
+	struct aq_worker w, **ws;
+	size_t n, taken = 99;
+
+	worker_init(&w, owner_a, qs, 60 * AQ_SEC);
+	assert_int_equal(aq_worker_start(aq, &w, &taken), AQ_OK);
+	assert_true(taken == 0);
+	assert_true(w.pid == getpid());
+	assert_true(w.pidstart > 0);
+	put_job(aq, "default", 0, 0, 0);
+	assert_true(worker_claim(aq, owner_a) == 1);
+	assert_int_equal(aq_workers(aq, &ws, &n), AQ_OK);
+	assert_true(n == 1);
+	assert_memory_equal(ws[0]->uuid, owner_a, AQ_UUID_LEN);
+	assert_int_equal(ws[0]->state, AQ_WORKER_RUNNING);
+	assert_int_equal(ws[0]->slots, 2);
+	assert_string_equal(ws[0]->queues[0], "q1");
+	assert_string_equal(ws[0]->queues[1], "q2");
+	assert_null(ws[0]->queues[2]);
+	assert_true(ws[0]->nactive == 1 && ws[0]->active[0] == 1);
+	assert_string_equal(ws[0]->host, w.host);
+	aq_workers_free(ws, n);
+	assert_int_equal(aq_worker_stop(aq, &w), AQ_OK);
+	assert_int_equal(aq_workers(aq, &ws, &n), AQ_OK);
+	assert_int_equal(ws[0]->state, AQ_WORKER_STOPPED);
+	assert_true(ws[0]->ended > 0);
+	aq_workers_free(ws, n);
+	assert_string_equal(aq_worker_state_name(AQ_WORKER_DEAD), "DEAD");
+}
+
+static void
+test_worker_restart_takes_over(void **state)
+{
+	struct aq *aq = open_env(*state);
+	struct aq_worker w;
+	struct aq_job *j;
+	size_t taken = 0;
+
+	worker_init(&w, owner_a, NULL, 60 * AQ_SEC);
+	assert_int_equal(aq_worker_start(aq, &w, NULL), AQ_OK);
+	put_job(aq, "default", 0, 0, 0);
+	assert_true(worker_claim(aq, owner_a) == 1);
+	/* The same UUID starting again takes its job back at once. */
+	assert_int_equal(aq_worker_start(aq, &w, &taken), AQ_OK);
+	assert_true(taken == 1);
+	j = get_job(aq, 1);
+	assert_int_equal(j->state, AQ_PENDING);
+	assert_int_equal(j->interrupts, 1);
+	aq_job_free(j);
+	assert_true(worker_claim(aq, owner_a) == 1);
+}
+
+static void
+test_worker_death_by_ping_age(void **state)
+{
+	struct aq *aq = open_env(*state);
+	struct aq_worker w, **ws;
+	size_t n, dead = 0, jobs = 0;
+	struct aq_job *j;
+
+	/* A death interval of 1 us: dead as soon as time moves. */
+	worker_init(&w, owner_a, NULL, 1);
+	assert_int_equal(aq_worker_start(aq, &w, NULL), AQ_OK);
+	put_job(aq, "default", 0, 0, 0);
+	put_job(aq, "default", 0, 0, AQ_JOB_AT_MOST_ONCE);
+	assert_true(worker_claim(aq, owner_a) == 1);
+	assert_true(worker_claim(aq, owner_a) == 2);
+	sleep_until(aq_now() + 2000);
+	assert_int_equal(aq_reap(aq, &dead, &jobs), AQ_OK);
+	assert_true(dead == 1 && jobs == 2);
+	j = get_job(aq, 1);
+	assert_int_equal(j->state, AQ_PENDING);
+	aq_job_free(j);
+	j = get_job(aq, 2);
+	assert_int_equal(j->outcome, AQ_OUT_LOST);
+	aq_job_free(j);
+	assert_int_equal(aq_workers(aq, &ws, &n), AQ_OK);
+	assert_int_equal(ws[0]->state, AQ_WORKER_DEAD);
+	assert_true(ws[0]->nactive == 0);
+	aq_workers_free(ws, n);
+	/* Nothing left to reap: no write. */
+	assert_int_equal(aq_reap(aq, &dead, &jobs), AQ_OK);
+	assert_true(dead == 0 && jobs == 0);
+	/* It pings: it learns it was judged dead and is registered again. */
+	assert_int_equal(aq_worker_ping(aq, &w, aq_now()), AQ_NO);
+	assert_int_equal(aq_workers(aq, &ws, &n), AQ_OK);
+	assert_int_equal(ws[0]->state, AQ_WORKER_DEAD);	/* judged again */
+	aq_workers_free(ws, n);
+}
+
+static void
+test_done_needs_the_claim(void **state)
+{
+	struct aq *aq = open_env(*state);
+	struct aq_result r;
+	struct aq_job *j;
+
+	put_job(aq, "default", 0, 0, 0);
+	assert_true(worker_claim(aq, owner_a) == 1);
+	memset(&r, 0, sizeof(r));
+	/* A worker's job: not by anyone, not in another attempt. */
+	assert_int_equal(aq_done(aq, 1, NULL, &r), AQ_NO);
+	r.attempt = 2;
+	assert_int_equal(aq_done(aq, 1, owner_a, &r), AQ_NO);
+	assert_int_equal(aq_done(aq, 1, owner_b, &r), AQ_NO);
+	r.attempt = 1;
+	r.ended = aq_now() - AQ_SEC;
+	assert_int_equal(aq_done(aq, 1, owner_a, &r), AQ_OK);
+	j = get_job(aq, 1);
+	assert_int_equal(j->outcome, AQ_OUT_OK);
+	assert_true(j->ended == r.ended);
+	assert_true(j->lease == 0);
+	aq_job_free(j);
+}
+
+static void
+test_interrupt(void **state)
+{
+	struct aq *aq = open_env(*state);
+	struct aq_job *j;
+
+	put_job(aq, "default", 0, 0, 0);
+	assert_true(worker_claim(aq, owner_a) == 1);
+	assert_int_equal(aq_interrupt(aq, 1, owner_b, 0), AQ_NO);
+	assert_int_equal(aq_interrupt(aq, 1, owner_a, 2), AQ_NO);
+	assert_int_equal(aq_interrupt(aq, 1, owner_a, 1), AQ_OK);
+	j = get_job(aq, 1);
+	assert_int_equal(j->state, AQ_PENDING);
+	assert_int_equal(j->interrupts, 1);
+	aq_job_free(j);
+	assert_int_equal(aq_interrupt(aq, 1, owner_a, 0), AQ_NO);
+	assert_int_equal(aq_interrupt(aq, 9, owner_a, 0), AQ_ENOENT);
+	assert_true(worker_claim(aq, owner_b) == 1);
+	assert_int_equal(aq_interrupt(aq, 1, NULL, 0), AQ_OK);
+}
+
+static void
+test_retries(void **state)
+{
+	struct aq *aq = open_env(*state);
+	struct aq_result r;
+	struct aq_job j0, *j;
+	aq_time t;
+	int k;
+
+	job_init(&j0, "default");
+	j0.retries = 2;
+	j0.retry_delay = 1000;	/* 1 ms, then 2 ms */
+	assert_int_equal(aq_put(aq, &j0, 1), AQ_OK);
+	memset(&r, 0, sizeof(r));
+	r.exit_code = 3;
+	for (k = 1; k <= 3; k++) {
+		t = aq_now();
+		while (worker_claim(aq, owner_a) != 1) {
+			assert_true(aq_now() - t < 5 * AQ_SEC);
+			sleep_until(aq_now() + 500);
+		}
+		r.attempt = k;
+		assert_int_equal(aq_done(aq, 1, owner_a, &r), AQ_OK);
+		j = get_job(aq, 1);
+		assert_int_equal(j->failures, k);
+		assert_int_equal(j->attempt, k);
+		assert_int_equal(j->state, k < 3 ? AQ_PENDING : AQ_DONE);
+		if (k < 3)
+			assert_int_equal(j->reason, j->begin > aq_now() ?
+			    AQ_SCHEDULED : AQ_READY);
+		assert_int_equal(j->outcome, AQ_OUT_FAILED);
+		aq_job_free(j);
+	}
+}
+
+static void
+test_stats(void **state)
+{
+	struct aq *aq = open_env(*state);
+	struct aq_result r;
+	struct aq_stats st;
+
+	put_job(aq, "default", 0, 0, 0);
+	put_job(aq, "default", 0, 0, 0);
+	put_job(aq, "default", 0, 0, AQ_JOB_AT_MOST_ONCE);
+	memset(&r, 0, sizeof(r));
+	assert_true(worker_claim(aq, owner_a) == 1);
+	assert_int_equal(aq_done(aq, 1, owner_a, &r), AQ_OK);
+	assert_true(worker_claim(aq, owner_a) == 2);
+	sleep_until(aq_now() + 3000);
+	r.signal = 9;
+	assert_int_equal(aq_done(aq, 2, owner_a, &r), AQ_OK);
+	assert_true(worker_claim(aq, owner_a) == 3);
+	assert_int_equal(aq_interrupt(aq, 3, owner_a, 0), AQ_OK);
+	assert_int_equal(aq_stats(aq, aq_now() - 60 * AQ_SEC, &st), AQ_OK);
+	assert_true(st.started == 3);
+	assert_true(st.ended[AQ_OUT_OK] == 1);
+	assert_true(st.ended[AQ_OUT_FAILED] == 1);
+	assert_true(st.ended[AQ_OUT_LOST] == 1);
+	assert_true(st.interrupted == 1);
+	assert_true(st.shortest_id == 1 && st.longest_id == 2);
+	assert_true(st.longest >= 3000 && st.shortest <= st.longest);
+	/* A window that starts later sees nothing. */
+	assert_int_equal(aq_stats(aq, aq_now() + 120 * AQ_SEC, &st), AQ_OK);
+	assert_true(st.started == 0 && st.shortest == -1);
+}
+
+static void
+test_wait_and_status(void **state)
+{
+	struct aq *aq = open_env(*state);
+	struct aq_result r;
+	uint64_t ids[2] = { 1, 2 };
+	struct aq_job j;
+
+	put_job(aq, "default", 0, 0, 0);
+	put_job(aq, "default", 0, 0, 0);
+	assert_int_equal(aq_wait(aq, ids, 2, 10000), AQ_NO);
+	ids[1] = 7;
+	assert_int_equal(aq_wait(aq, ids, 2, -1), AQ_ENOENT);
+	memset(&r, 0, sizeof(r));
+	assert_true(worker_claim(aq, owner_a) == 1);
+	assert_int_equal(aq_done(aq, 1, owner_a, &r), AQ_OK);
+	assert_int_equal(aq_wait(aq, ids, 1, 0), AQ_OK);
+
+	memset(&j, 0, sizeof(j));
+	assert_int_equal(aq_job_status(&j), -1);
+	j.state = AQ_DONE;
+	j.outcome = AQ_OUT_OK;
+	assert_int_equal(aq_job_status(&j), 0);
+	j.outcome = AQ_OUT_FAILED;
+	j.exit_code = 3;
+	assert_int_equal(aq_job_status(&j), 3);
+	j.signal = 9;
+	assert_int_equal(aq_job_status(&j), 137);
+	j.outcome = AQ_OUT_TIMEOUT;
+	assert_int_equal(aq_job_status(&j), 124);
+	j.outcome = AQ_OUT_LOST;
+	assert_int_equal(aq_job_status(&j), 1);
+}
+
 int
 main(void)
 {
@@ -1599,6 +1861,14 @@ main(void)
 		T(test_list_job_fields),
 		T(test_overview),
 		T(test_put_1000),
+		T(test_worker_start_list),
+		T(test_worker_restart_takes_over),
+		T(test_worker_death_by_ping_age),
+		T(test_done_needs_the_claim),
+		T(test_interrupt),
+		T(test_retries),
+		T(test_stats),
+		T(test_wait_and_status),
 	};
 #undef T
 
