@@ -628,10 +628,12 @@ pack(const struct wrec *r, const uint64_t *ids, int nids)
 	*w = r->w;
 	qv = (const char **)(w + 1);
 	w->active = (uint64_t *)(qv + nq + 1);
-	memcpy(w->active, ids, (size_t)nids * sizeof(uint64_t));
+	if (nids > 0)
+		memcpy(w->active, ids, (size_t)nids * sizeof(uint64_t));
 	w->nactive = (size_t)nids;
 	p = (char *)(w->active + nids);
-	memcpy(p, r->queuesp, r->queueslen);
+	if (r->queueslen > 0)
+		memcpy(p, r->queuesp, r->queueslen);
 	for (i = 0; i < nq; i++) {
 		qv[i] = p;
 		p += strlen(p) + 1;

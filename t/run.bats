@@ -65,6 +65,18 @@ job_active() {
 	[[ "$out" == *'"state":"active"'* ]]
 }
 
+# waiting_in_poll PID: the process sleeps in poll(2) (if the kernel does
+# not tell, after a second of quiet).
+waiting_in_poll() {
+	local w
+	w=$(cat "/proc/$1/wchan" 2>/dev/null)
+	case $w in
+	*poll*) return 0 ;;
+	''|0) sleep 1; return 0 ;;
+	esac
+	return 1
+}
+
 file_has_lines() {	# FILE N
 	[ -f "$1" ] && [ "$(wc -l <"$1")" -ge "$2" ]
 }
@@ -498,6 +510,9 @@ tag() { echo "aq-test-job-$BATS_TEST_NUMBER-$1"; }
 	start_worker --ping 1s --death 2s -u a.uuid
 	local a=$wpid
 	wait_for 10 job_active 1
+	# Stop it while it waits in poll(2), not inside a transaction: a
+	# process stopped there would hold up everyone (see aq(7)).
+	wait_for 10 waiting_in_poll "$a"
 	kill -STOP "$a"
 	start_worker --ping 1s --death 2s -u b.uuid
 	local b=$wpid
