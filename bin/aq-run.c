@@ -22,6 +22,7 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include <err.h>
@@ -389,6 +390,29 @@ say(struct slot *s, const char *fmt, ...)
 }
 
 /*
+ * Set sig to its default action, in the child before its exec.  glibc's
+ * sigaction(2) refuses the two real-time signals it keeps for itself, so
+ * an ignored one, inherited from whoever started the worker, would stay
+ * ignored in the job: the system call itself does not refuse them.
+ */
+static void
+default_signal(int sig)
+{
+	struct {
+		void		*handler;
+		unsigned long	 flags;
+		void		*restorer;
+		unsigned long	 mask;
+	} ksa;
+
+	if (sig == SIGKILL || sig == SIGSTOP)
+		return;
+	memset(&ksa, 0, sizeof(ksa));
+	ksa.handler = (void *)SIG_DFL;
+	(void)syscall(SYS_rt_sigaction, sig, &ksa, NULL, sizeof(ksa.mask));
+}
+
+/*
  * Start the job's process: fork, not posix_spawn(3), because a child that
  * shares the worker's memory until its exec would be charged the worker's
  * resident size in its rusage.  The child reports a failed exec through a
@@ -427,7 +451,7 @@ spawn(struct slot *s, const char *path, char *const *argv, char *const *env,
 	case 0:
 		sigemptyset(&none);
 		for (sig = 1; sig < NSIG; sig++)
-			(void)signal(sig, SIG_DFL);
+			default_signal(sig);
 		(void)sigprocmask(SIG_SETMASK, &none, NULL);
 		(void)setsid();
 		e = 0;
