@@ -395,18 +395,38 @@ say(struct slot *s, const char *fmt, ...)
  * an ignored one, inherited from whoever started the worker, would stay
  * ignored in the job: the system call itself does not refuse them.
  */
+struct ksigaction {
+	void		*handler;
+	unsigned long	 flags;
+	void		*restorer;
+	unsigned long	 mask;
+};
+
+/* The signals whose action is not the default here: the child resets them. */
+static int	nondefault[NSIG], nnondefault;
+
+static void
+find_nondefault(void)
+{
+	struct ksigaction ksa;
+	int sig;
+
+	nnondefault = 0;
+	for (sig = 1; sig < NSIG; sig++) {
+		if (sig == SIGKILL || sig == SIGSTOP)
+			continue;
+		memset(&ksa, 0, sizeof(ksa));
+		if (syscall(SYS_rt_sigaction, sig, NULL, &ksa,
+		    sizeof(ksa.mask)) == 0 && ksa.handler != (void *)SIG_DFL)
+			nondefault[nnondefault++] = sig;
+	}
+}
+
 static void
 default_signal(int sig)
 {
-	struct {
-		void		*handler;
-		unsigned long	 flags;
-		void		*restorer;
-		unsigned long	 mask;
-	} ksa;
+	struct ksigaction ksa;
 
-	if (sig == SIGKILL || sig == SIGSTOP)
-		return;
 	memset(&ksa, 0, sizeof(ksa));
 	ksa.handler = (void *)SIG_DFL;
 	(void)syscall(SYS_rt_sigaction, sig, &ksa, NULL, sizeof(ksa.mask));
@@ -450,8 +470,8 @@ spawn(struct slot *s, const char *path, char *const *argv, char *const *env,
 		return e;
 	case 0:
 		sigemptyset(&none);
-		for (sig = 1; sig < NSIG; sig++)
-			default_signal(sig);
+		for (sig = 0; sig < nnondefault; sig++)
+			default_signal(nondefault[sig]);
 		(void)sigprocmask(SIG_SETMASK, &none, NULL);
 		(void)setsid();
 		e = 0;
@@ -904,6 +924,8 @@ main(int argc, char *argv[])
 		logmsg(0, "took over %zu job%s of an earlier run", taken,
 		    taken == 1 ? "" : "s");
 	aq_defer_sync(aq, 1);
+	/* After aq_open(): libaq's own handlers are among them. */
+	find_nondefault();
 	copts.queues = queues;
 	copts.nqueues = nq;
 	copts.lease = AQ_LEASE_WORKER;
