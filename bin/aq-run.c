@@ -524,10 +524,13 @@ start(struct slot *s, struct aq_job *j)
 	s->pipe = -1;
 	s->pid = -1;
 	nbusy++;
-	cmd = aq_job_cmdline(j);
-	logmsg(1, "job %llu started (attempt %d): %s",
-	    (unsigned long long)j->id, j->attempt, cmd ? cmd : j->argv[0]);
-	free(cmd);
+	if (verbose) {
+		cmd = aq_job_cmdline(j);
+		logmsg(1, "job %llu started (attempt %d): %s",
+		    (unsigned long long)j->id, j->attempt,
+		    cmd ? cmd : j->argv[0]);
+		free(cmd);
+	}
 	s->out = -1;
 	status = -1;
 	if (j->cwd != NULL && (stat(j->cwd, &st) == -1 ||
