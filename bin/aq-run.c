@@ -2,27 +2,47 @@
  * aq-run: the worker.  It claims jobs and runs each as a child process,
  * up to its slots at once, and records how each ended.
  *
- * One loop, one poll(2): a signalfd for SIGTERM, SIGINT, SIGHUP and
- * SIGCHLD, the inotify watch on the home's wake file, and a pipe per job
- * whose output is copied into the job's file under a cap.  No
- * transaction is ever open while the loop waits.  Invariants:
+ * Two processes.  The worker holds the environment, claims jobs, copies
+ * their output and records their ends.  Its launcher, forked before the
+ * environment is opened, starts each job and reaps it: a process that
+ * small starts a job faster than the worker could (no page tables to
+ * copy), and the resident size a job is charged for is its own, not the
+ * worker's share of the database cache.  They talk over a socket pair:
+ * RUN (the job, its output pipe passed along) and KILL one way; FAILED
+ * and ENDED (with the status and rusage) the other.  The launcher keeps
+ * its jobs' pids in a page both share, which the worker reads only if
+ * the launcher dies.
+ *
+ * The worker runs one loop around one poll(2): a signalfd for SIGTERM,
+ * SIGINT, SIGHUP and SIGCHLD, the inotify watch on the home's wake file,
+ * the launcher's socket, and a pipe per job whose output is copied into
+ * the job's file under a cap.  No transaction is ever open while the loop
+ * waits.  Invariants:
  *  - a slot is busy from its claim until the job's end is recorded, so
  *    the worker never runs more than its slots;
  *  - a job's result is written only with the claim it ran under (this
  *    worker's UUID and the job's attempt): a worker wrongly judged dead
  *    cannot overwrite the job's next run;
- *  - claims and ends commit to the operating system at once, and their
- *    fsync runs after the next job has been started, so that it overlaps
- *    the job instead of delaying it (at-most-once jobs are synced first).
+ *  - claims and ends commit to the operating system at once, and a thread
+ *    of libaq flushes them to disk while the next job already runs
+ *    (at-most-once jobs are flushed before they start);
+ *  - the launcher signals a job's process group only while the job is
+ *    its unreaped child, so a pid that came round again is never hit;
+ *  - if the worker dies, its launcher stops the jobs (SIGTERM, SIGKILL
+ *    after the grace period), so that a job does not run twice once
+ *    another worker takes it over.
  * Jobs are other people's code: whatever they do to themselves, their
  * output or their signals, the worker goes on.
  */
 #include "config.h"
 
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 
 #include <err.h>
@@ -31,6 +51,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -93,7 +114,7 @@ static const struct option longopts[] = {
 /* A job running in a slot. */
 struct slot {
 	struct aq_job	*job;		/* NULL: the slot is free */
-	pid_t		 pid;
+	pid_t		 pid;		/* 0: handed to the launcher; -1: not */
 	int		 pipe;		/* read end; -1 once at EOF */
 	int		 out;		/* the output file; -1: not yet made */
 	int		 outerr;	/* it could not be made */
@@ -115,6 +136,9 @@ static FILE		*logfp;
 static int64_t		 output_cap = 64 << 20, grace = 10 * AQ_SEC;
 static char		 uuidstr[37];
 static int		 dirty;	/* written since the last aq_sync() */
+static pid_t		 lpid = -1;	/* the launcher */
+static int		 lsock = -1;	/* its socket; -1: none */
+static volatile pid_t	*kids;		/* its jobs by slot, shared; 0: none */
 
 /* ---- logging ---- */
 
@@ -307,6 +331,39 @@ job_env(const struct aq_job *j, char *buf, size_t bufsize)
 }
 
 /*
+ * Where programs were found lately, as a shell's hash table: a worker runs
+ * the same few programs again and again, and a search costs a stat(2) per
+ * directory of PATH.  An entry is trusted for a second; only searches
+ * through absolute directories are kept (the others depend on the job's
+ * directory).
+ */
+#define PCACHE_SIZE	64
+#define PCACHE_TTL	AQ_SEC
+static struct pcache {
+	aq_time		 when;
+	char		*key;		/* PATH NUL name NUL */
+	size_t		 keylen;
+	char		*found;
+} pcache[PCACHE_SIZE];
+
+static struct pcache *
+pcache_slot(const char *path, const char *name, char *key, size_t *keylen)
+{
+	uint64_t h = 1469598103934665603ULL;
+	size_t a = strlen(path), b = strlen(name), i;
+
+	*keylen = 0;
+	if (a + b + 2 > PATH_MAX * 4)
+		return NULL;
+	memcpy(key, path, a + 1);
+	memcpy(key + a + 1, name, b + 1);
+	*keylen = a + b + 2;
+	for (i = 0; i < *keylen; i++)
+		h = (h ^ (unsigned char)key[i]) * 1099511628211ULL;
+	return &pcache[h % PCACHE_SIZE];
+}
+
+/*
  * Find the program as execvp(3) would, with the job's PATH, relative
  * names taken from the job's directory.  Returns 0 with the path in buf,
  * or an errno: ENOENT, or EACCES if only unusable files were found.
@@ -314,9 +371,12 @@ job_env(const struct aq_job *j, char *buf, size_t bufsize)
 static int
 find_program(const struct aq_job *j, char *buf, size_t bufsize)
 {
+	static char key[PATH_MAX * 4];
 	const char *name = j->argv[0], *path, *p, *cwd = j->cwd ? j->cwd : ".";
+	struct pcache *c;
 	struct stat st;
-	int seen = ENOENT;
+	size_t keylen;
+	int seen = ENOENT, relative = 0;
 
 	if (*name == '\0')
 		return ENOENT;
@@ -329,11 +389,19 @@ find_program(const struct aq_job *j, char *buf, size_t bufsize)
 	}
 	if ((path = env_get(j->envp, "PATH")) == NULL)
 		path = "/usr/local/bin:/usr/bin:/bin";
+	c = pcache_slot(path, name, key, &keylen);
+	if (c != NULL && c->key != NULL && c->keylen == keylen &&
+	    memcmp(c->key, key, keylen) == 0 &&
+	    aq_now() - c->when < PCACHE_TTL &&
+	    strlcpy(buf, c->found, bufsize) < bufsize)
+		return 0;
 	for (p = path;; p++) {
 		const char *e = strchr(p, ':');
 		size_t n = e ? (size_t)(e - p) : strlen(p);
 		int l;
 
+		if (n == 0 || p[0] != '/')
+			relative = 1;
 		if (n == 0)
 			l = snprintf(buf, bufsize, "%s/%s", cwd, name);
 		else if (p[0] == '/')
@@ -342,8 +410,24 @@ find_program(const struct aq_job *j, char *buf, size_t bufsize)
 			l = snprintf(buf, bufsize, "%s/%.*s/%s", cwd, (int)n,
 			    p, name);
 		if (l > 0 && (size_t)l < bufsize && stat(buf, &st) == 0) {
-			if (S_ISREG(st.st_mode) && access(buf, X_OK) == 0)
+			if (S_ISREG(st.st_mode) && access(buf, X_OK) == 0) {
+				if (c != NULL && !relative) {
+					free(c->key);
+					free(c->found);
+					c->key = malloc(keylen);
+					c->found = strdup(buf);
+					if (c->key == NULL || c->found == NULL) {
+						free(c->key);
+						free(c->found);
+						c->key = c->found = NULL;
+					} else {
+						memcpy(c->key, key, keylen);
+						c->keylen = keylen;
+						c->when = aq_now();
+					}
+				}
 				return 0;
+			}
 			seen = EACCES;
 		}
 		if (e == NULL)
@@ -389,11 +473,83 @@ say(struct slot *s, const char *fmt, ...)
 		(void)write(fd, buf, (size_t)n);
 }
 
+/* ---- the launcher ---- */
+
+/* Messages between the worker and its launcher. */
+enum { L_RUN = 1, L_KILL, L_FAILED, L_ENDED };
+enum { W_SETUP = 1, W_CHDIR, W_EXEC };	/* what failed, in L_FAILED */
+
 /*
- * Set sig to its default action, in the child before its exec.  glibc's
- * sigaction(2) refuses the two real-time signals it keeps for itself, so
- * an ignored one, inherited from whoever started the worker, would stay
- * ignored in the job: the system call itself does not refuse them.
+ * Worker to launcher.  L_RUN is followed by len bytes: the program's
+ * path, the directory ("" for none), argc arguments and envc variables,
+ * each NUL-terminated; the job's output pipe goes along (SCM_RIGHTS).
+ */
+struct lreq {
+	uint32_t	 op;
+	int32_t		 slot;
+	int32_t		 sig;		/* L_KILL */
+	uint32_t	 len, argc, envc;
+};
+
+/* Launcher to worker. */
+struct lmsg {
+	uint32_t	 op;
+	int32_t		 slot;
+	int32_t		 pid;
+	int32_t		 err;		/* L_FAILED: the errno */
+	int32_t		 what;		/* L_FAILED: W_* */
+	int32_t		 status;	/* L_ENDED: the wait status */
+	int64_t		 utime, stime, maxrss;
+};
+
+/* What the launcher's child needs: it shares the launcher's memory. */
+struct launch {
+	const char	*path, *cwd;
+	char		**argv, **env, **shargv;
+	int		 out;
+	int		 err, what;	/* set by the child if it fails */
+};
+
+/*
+ * The job's process, from clone(2) with CLONE_VM | CLONE_VFORK: the
+ * launcher waits until it has exec'd or failed.  It makes only system
+ * calls, and signals cannot run a handler here (the launcher has none).
+ */
+static int
+job_child(void *arg)
+{
+	struct launch *l = arg;
+	sigset_t none;
+	int fd;
+
+	sigemptyset(&none);
+	l->what = W_SETUP;
+	if (sigprocmask(SIG_SETMASK, &none, NULL) == -1 || setsid() == -1 ||
+	    (fd = open("/dev/null", O_RDONLY)) == -1 ||
+	    (fd != 0 && (dup2(fd, 0) == -1 || close(fd) == -1)) ||
+	    dup2(l->out, 1) == -1 || dup2(l->out, 2) == -1)
+		goto fail;
+	l->what = W_CHDIR;
+	if (l->cwd != NULL && chdir(l->cwd) == -1)
+		goto fail;
+	l->what = W_EXEC;
+	(void)close_range(3, ~0U, 0);
+	execve(l->path, l->argv, l->env);
+	/* No #! line: sh runs it, as execvp(3) does. */
+	if (errno == ENOEXEC) {
+		l->shargv[1] = (char *)l->path;
+		execve("/bin/sh", l->shargv, l->env);
+	}
+fail:
+	l->err = errno ? errno : EINVAL;
+	_exit(127);
+}
+
+/*
+ * Set every signal's action to the default in the launcher, so that jobs
+ * start with them so (an ignored signal stays ignored across exec).
+ * glibc's sigaction(2) refuses the two real-time signals it keeps for
+ * itself; the system call does not.
  */
 struct ksigaction {
 	void		*handler;
@@ -402,109 +558,487 @@ struct ksigaction {
 	unsigned long	 mask;
 };
 
-/* The signals whose action is not the default here: the child resets them. */
-static int	nondefault[NSIG], nnondefault;
-
 static void
-find_nondefault(void)
+default_signals(void)
 {
 	struct ksigaction ksa;
 	int sig;
 
-	nnondefault = 0;
 	for (sig = 1; sig < NSIG; sig++) {
 		if (sig == SIGKILL || sig == SIGSTOP)
 			continue;
 		memset(&ksa, 0, sizeof(ksa));
-		if (syscall(SYS_rt_sigaction, sig, NULL, &ksa,
-		    sizeof(ksa.mask)) == 0 && ksa.handler != (void *)SIG_DFL)
-			nondefault[nnondefault++] = sig;
+		ksa.handler = (void *)SIG_DFL;
+		(void)syscall(SYS_rt_sigaction, sig, &ksa, NULL,
+		    sizeof(ksa.mask));
 	}
 }
 
-static void
-default_signal(int sig)
+/* Read exactly n bytes, and a passed descriptor if fdp is not NULL. */
+static int
+recv_full(int sock, void *buf, size_t n, int *fdp)
 {
-	struct ksigaction ksa;
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(sizeof(int))];
+	} cm;
+	struct cmsghdr *c;
+	struct msghdr mh;
+	struct iovec iov;
+	size_t got = 0;
+	ssize_t r;
 
-	memset(&ksa, 0, sizeof(ksa));
-	ksa.handler = (void *)SIG_DFL;
-	(void)syscall(SYS_rt_sigaction, sig, &ksa, NULL, sizeof(ksa.mask));
+	if (fdp != NULL)
+		*fdp = -1;
+	while (got < n) {
+		memset(&mh, 0, sizeof(mh));
+		iov.iov_base = (char *)buf + got;
+		iov.iov_len = n - got;
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		mh.msg_control = cm.buf;
+		mh.msg_controllen = sizeof(cm.buf);
+		if ((r = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC)) == -1 &&
+		    errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		for (c = CMSG_FIRSTHDR(&mh); c != NULL;
+		    c = CMSG_NXTHDR(&mh, c)) {
+			if (c->cmsg_level != SOL_SOCKET ||
+			    c->cmsg_type != SCM_RIGHTS)
+				continue;
+			if (fdp != NULL && *fdp == -1)
+				memcpy(fdp, CMSG_DATA(c), sizeof(int));
+			else {
+				int extra;
+
+				memcpy(&extra, CMSG_DATA(c), sizeof(int));
+				close(extra);
+			}
+		}
+		got += (size_t)r;
+	}
+	return 0;
 }
 
 /*
- * Start the job's process: fork, not posix_spawn(3), because a child that
- * shares the worker's memory until its exec would be charged the worker's
- * resident size in its rusage.  The child reports a failed exec through a
- * close-on-exec pipe.  Returns 0, or the errno of what failed.
+ * The launcher's messages wait here when the worker does not read them at
+ * once: the launcher never blocks on a send, so it can always read the
+ * worker's requests (each slot has at most two messages outstanding).
  */
-static int
-spawn(struct slot *s, const char *path, char *const *argv, char *const *env,
-    int wfd)
-{
-	char **shargv;
-	sigset_t none;
-	ssize_t n;
-	size_t k;
-	int ep[2], e, sig, fd;
+static struct lmsg	*lq;
+static size_t		 lqn, lqcap;
 
-	for (k = 0; argv[k] != NULL; k++)
-		;
-	/* Made before the fork: the child only execs or exits. */
-	if ((shargv = reallocarray(NULL, k + 2, sizeof(*shargv))) == NULL)
-		return ENOMEM;
-	shargv[0] = (char *)"sh";
-	shargv[1] = (char *)path;
-	memcpy(shargv + 2, argv + 1, k * sizeof(*shargv));
-	if (pipe2(ep, O_CLOEXEC) == -1) {
-		e = errno;
-		free(shargv);
-		return e;
+static void
+lqueue(int sock, const struct lmsg *m)
+{
+	ssize_t r;
+
+	if (m != NULL) {
+		if (lqn == lqcap)
+			return;		/* cannot happen: see lqcap */
+		lq[lqn++] = *m;
 	}
-	switch (s->pid = fork()) {
-	case -1:
-		e = errno;
-		close(ep[0]);
-		close(ep[1]);
-		free(shargv);
-		return e;
-	case 0:
-		sigemptyset(&none);
-		for (sig = 0; sig < nnondefault; sig++)
-			default_signal(nondefault[sig]);
-		(void)sigprocmask(SIG_SETMASK, &none, NULL);
-		(void)setsid();
-		e = 0;
-		if ((fd = open("/dev/null", O_RDONLY)) == -1 ||
-		    (fd != 0 && (dup2(fd, 0) == -1 || close(fd) == -1)) ||
-		    dup2(wfd, 1) == -1 || dup2(wfd, 2) == -1 ||
-		    (s->job->cwd != NULL && chdir(s->job->cwd) == -1))
-			e = errno;
-		if (e == 0) {
-			/* Everything else goes, but the report pipe at exec. */
-			if (ep[1] > 3)
-				(void)close_range(3, (unsigned)ep[1] - 1, 0);
-			(void)close_range((unsigned)ep[1] + 1, ~0U, 0);
-			execve(path, argv, env);
-			/* No #! line: sh runs it, as execvp(3) does. */
-			if ((e = errno) == ENOEXEC) {
-				execve("/bin/sh", shargv, env);
-				e = errno;
+	while (lqn > 0) {
+		r = send(sock, lq, lqn * sizeof(*lq), MSG_DONTWAIT |
+		    MSG_NOSIGNAL);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return;
+		/* A stream may take part of a message: keep the rest. */
+		if ((size_t)r % sizeof(*lq) != 0) {
+			size_t whole = (size_t)r / sizeof(*lq);
+			size_t part = (size_t)r % sizeof(*lq);
+
+			memmove(lq, lq + whole, (lqn - whole) * sizeof(*lq));
+			lqn -= whole;
+			/* Send the rest of the cut message at once. */
+			while (part < sizeof(*lq)) {
+				r = send(sock, (char *)lq + part,
+				    sizeof(*lq) - part, MSG_NOSIGNAL);
+				if (r == -1 && errno == EINTR)
+					continue;
+				if (r <= 0)
+					return;
+				part += (size_t)r;
+			}
+			memmove(lq, lq + 1, --lqn * sizeof(*lq));
+			continue;
+		}
+		memmove(lq, lq + r / (ssize_t)sizeof(*lq),
+		    (lqn - (size_t)r / sizeof(*lq)) * sizeof(*lq));
+		lqn -= (size_t)r / sizeof(*lq);
+	}
+}
+
+/* Start one job: parse the request's strings and clone. */
+static void
+launch_one(int sock, const struct lreq *rq, char *p, int out)
+{
+	static char stack[256 * 1024] __attribute__((aligned(16)));
+	struct launch l;
+	struct lmsg m;
+	char *end = p + rq->len, **v = NULL;
+	size_t i, n = (size_t)rq->argc + 1 + (size_t)rq->envc + 1;
+	pid_t pid;
+	int st;
+
+	memset(&m, 0, sizeof(m));
+	m.slot = rq->slot;
+	memset(&l, 0, sizeof(l));
+	if (out == -1 || rq->argc == 0 || (v = reallocarray(NULL, n,
+	    sizeof(*v))) == NULL) {
+		m.err = out == -1 || rq->argc == 0 ? EINVAL : ENOMEM;
+		goto failed;
+	}
+	/* path, cwd, argv..., env...: each ends with a NUL within len. */
+	for (i = 0; i < 2 + rq->argc + rq->envc; i++) {
+		char *z = memchr(p, '\0', (size_t)(end - p));
+
+		if (z == NULL) {
+			m.err = EINVAL;
+			goto failed;
+		}
+		if (i == 0)
+			l.path = p;
+		else if (i == 1)
+			l.cwd = *p != '\0' ? p : NULL;
+		else if (i < 2 + rq->argc)
+			v[i - 2] = p;
+		else
+			v[i - 1] = p;
+		p = z + 1;
+	}
+	v[rq->argc] = NULL;
+	v[n - 1] = NULL;
+	l.argv = v;
+	l.env = v + rq->argc + 1;
+	/* For a file without #!: "sh" PATH ARGS..., PATH set by the child. */
+	if ((l.shargv = reallocarray(NULL, (size_t)rq->argc + 2,
+	    sizeof(*l.shargv))) == NULL) {
+		m.err = ENOMEM;
+		goto failed;
+	}
+	l.shargv[0] = (char *)"sh";
+	l.shargv[1] = NULL;
+	for (i = 1; i < rq->argc; i++)
+		l.shargv[i + 1] = v[i];
+	l.shargv[rq->argc + 1] = NULL;
+	l.out = out;
+	pid = clone(job_child, stack + sizeof(stack),
+	    CLONE_VM | CLONE_VFORK | SIGCHLD, &l);
+	if (pid == -1) {
+		m.err = errno;
+		goto failed;
+	}
+	if (l.err != 0) {
+		while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
+			;
+		m.err = l.err;
+		m.what = l.what;
+		goto failed;
+	}
+	kids[rq->slot] = pid;
+	free(l.shargv);
+	free(v);
+	close(out);
+	return;
+failed:
+	m.op = L_FAILED;
+	if (m.what == 0)
+		m.what = W_SETUP;
+	lqueue(sock, &m);
+	free(l.shargv);
+	free(v);
+	if (out != -1)
+		close(out);
+}
+
+/*
+ * The launcher's life: start the jobs the worker asks for, signal them,
+ * reap them and say how they ended.  When the worker goes (its end of the
+ * socket closes), stop the jobs still running and leave.
+ */
+static void __attribute__((noreturn))
+launcher(int sock, int64_t grace_us)
+{
+	struct pollfd pfd[2];
+	struct signalfd_siginfo si;
+	struct rusage ru;
+	struct lreq rq;
+	struct lmsg m;
+	sigset_t all, chld;
+	pid_t pid;
+	aq_time kill_at = 0, now;
+	int sfd, i, st, out, left, eof = 0, killed = 0;
+	char *buf;
+
+	setproctitle("launcher");
+	/* Keep the socket, drop whatever else the worker had open. */
+	if (sock != 3) {
+		if (dup2(sock, 3) == -1)
+			_exit(70);
+		sock = 3;
+	}
+	(void)close_range(4, ~0U, 0);
+	default_signals();
+	sigfillset(&all);
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	if (sigprocmask(SIG_SETMASK, &all, NULL) == -1 ||
+	    (sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK)) == -1)
+		_exit(70);
+	lqcap = 3 * MAX_SLOTS + 16;
+	if ((lq = calloc(lqcap, sizeof(*lq))) == NULL)
+		_exit(70);
+	for (;;) {
+		int ms = -1;
+
+		for (left = 0, i = 0; i < MAX_SLOTS; i++)
+			left += kids[i] > 0;
+		if (eof && left == 0)
+			_exit(0);
+		if (eof && !killed) {
+			now = aq_now();
+			if (now >= kill_at) {
+				for (i = 0; i < MAX_SLOTS; i++)
+					if (kids[i] > 0)
+						(void)kill(-kids[i], SIGKILL);
+				killed = 1;
+			} else
+				ms = (int)((kill_at - now + 999) / 1000);
+		}
+		pfd[0].fd = sock;
+		pfd[0].events = (eof ? 0 : POLLIN) | (lqn > 0 ? POLLOUT : 0);
+		pfd[1].fd = sfd;
+		pfd[1].events = POLLIN;
+		if (poll(pfd, 2, ms) == -1 && errno != EINTR)
+			_exit(70);
+		if (!eof && (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+			if (recv_full(sock, &rq, sizeof(rq), &out) == -1) {
+				/* The worker is gone: stop its jobs. */
+				eof = 1;
+				lqn = 0;
+				kill_at = aq_now() + grace_us;
+				for (i = 0; i < MAX_SLOTS; i++)
+					if (kids[i] > 0)
+						(void)kill(-kids[i], SIGTERM);
+				continue;
+			}
+			if (rq.slot < 0 || rq.slot >= MAX_SLOTS) {
+				if (out != -1)
+					close(out);
+				_exit(70);	/* not our worker */
+			}
+			if (rq.op == L_KILL) {
+				if (kids[rq.slot] > 0)
+					(void)kill(-kids[rq.slot], rq.sig);
+				if (out != -1)
+					close(out);
+			} else if (rq.op == L_RUN) {
+				if ((buf = malloc(rq.len + 1)) == NULL ||
+				    recv_full(sock, buf, rq.len, NULL) == -1) {
+					free(buf);
+					if (out != -1)
+						close(out);
+					eof = 1;
+					kill_at = aq_now() + grace_us;
+					continue;
+				}
+				launch_one(sock, &rq, buf, out);
+				free(buf);
+			} else
+				_exit(70);
+		}
+		if (pfd[1].revents & POLLIN) {
+			while (read(sfd, &si, sizeof(si)) == sizeof(si))
+				;
+			while ((pid = wait4(-1, &st, WNOHANG, &ru)) > 0) {
+				for (i = 0; i < MAX_SLOTS; i++)
+					if (kids[i] == pid)
+						break;
+				if (i == MAX_SLOTS)
+					continue;
+				kids[i] = 0;
+				if (eof)
+					continue;
+				memset(&m, 0, sizeof(m));
+				m.op = L_ENDED;
+				m.slot = i;
+				m.pid = pid;
+				m.status = st;
+				m.utime = (int64_t)ru.ru_utime.tv_sec * AQ_SEC +
+				    ru.ru_utime.tv_usec;
+				m.stime = (int64_t)ru.ru_stime.tv_sec * AQ_SEC +
+				    ru.ru_stime.tv_usec;
+				m.maxrss = ru.ru_maxrss;
+				lqueue(sock, &m);
 			}
 		}
-		(void)write(ep[1], &e, sizeof(e));
-		_exit(127);
+		if (!eof && lqn > 0)
+			lqueue(sock, NULL);
 	}
-	close(ep[1]);
-	free(shargv);
-	while ((n = read(ep[0], &e, sizeof(e))) == -1 && errno == EINTR)
-		;
-	close(ep[0]);
-	if (n != sizeof(e))
-		return 0;	/* the exec closed the pipe: it ran */
-	while (waitpid(s->pid, NULL, 0) == -1 && errno == EINTR)
-		;
-	s->pid = -1;
+}
+
+/*
+ * Fork the launcher.  The first one is made before the environment is
+ * opened, so that it is small; one made later, after the first died, has
+ * the worker's mappings but never touches them.
+ */
+static int
+launcher_start(void)
+{
+	int sv[2], i;
+
+	if (kids == NULL && (kids = mmap(NULL, MAX_SLOTS * sizeof(*kids),
+	    PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0)) ==
+	    MAP_FAILED) {
+		kids = NULL;
+		return -1;
+	}
+	for (i = 0; i < MAX_SLOTS; i++)
+		kids[i] = 0;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1)
+		return -1;
+	switch (lpid = fork()) {
+	case -1:
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	case 0:
+		close(sv[0]);
+		launcher(sv[1], grace);
+	}
+	close(sv[1]);
+	lsock = sv[0];
+	(void)fcntl(lsock, F_SETFL, O_NONBLOCK);
+	return 0;
+}
+
+/* Send a request whole, waiting for room as long as it takes. */
+static int
+send_full(const struct iovec *iov0, int iovcnt, int fd)
+{
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(sizeof(int))];
+	} cm;
+	struct iovec iov[3];
+	struct msghdr mh;
+	struct pollfd p;
+	ssize_t r;
+	int i;
+
+	memcpy(iov, iov0, (size_t)iovcnt * sizeof(*iov));
+	while (iovcnt > 0) {
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_iov = iov;
+		mh.msg_iovlen = (size_t)iovcnt;
+		if (fd != -1) {
+			memset(&cm, 0, sizeof(cm));
+			mh.msg_control = cm.buf;
+			mh.msg_controllen = sizeof(cm.buf);
+			cm.hdr.cmsg_level = SOL_SOCKET;
+			cm.hdr.cmsg_type = SCM_RIGHTS;
+			cm.hdr.cmsg_len = CMSG_LEN(sizeof(int));
+			memcpy(CMSG_DATA(&cm.hdr), &fd, sizeof(int));
+		}
+		r = sendmsg(lsock, &mh, MSG_NOSIGNAL);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1 && errno == EAGAIN) {
+			p.fd = lsock;
+			p.events = POLLOUT;
+			(void)poll(&p, 1, 1000);
+			continue;
+		}
+		if (r == -1)
+			return -1;
+		fd = -1;	/* it went with the first bytes */
+		while (iovcnt > 0 && (size_t)r >= iov[0].iov_len) {
+			r -= (ssize_t)iov[0].iov_len;
+			for (i = 1; i < iovcnt; i++)
+				iov[i - 1] = iov[i];
+			iovcnt--;
+		}
+		if (iovcnt > 0) {
+			iov[0].iov_base = (char *)iov[0].iov_base + r;
+			iov[0].iov_len -= (size_t)r;
+		}
+	}
+	return 0;
+}
+
+/* Ask the launcher to signal the job of slot i. */
+static void
+kill_slot(int i, int sig)
+{
+	struct lreq rq;
+	struct iovec iov;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.op = L_KILL;
+	rq.slot = i;
+	rq.sig = sig;
+	iov.iov_base = &rq;
+	iov.iov_len = sizeof(rq);
+	if (lsock != -1)
+		(void)send_full(&iov, 1, -1);
+}
+
+/*
+ * Ask the launcher to run the job of slot i: the strings go in one
+ * buffer after the header.  Returns 0, or an errno.
+ */
+static int
+run_slot(int i, const char *path, const struct aq_job *j, char **env,
+    int out)
+{
+	struct lreq rq;
+	struct iovec iov[2];
+	char *buf, *p;
+	size_t len = 0, k, n;
+	int e = 0;
+
+	len += strlen(path) + 1;
+	len += (j->cwd ? strlen(j->cwd) : 0) + 1;
+	for (k = 0; j->argv[k] != NULL; k++)
+		len += strlen(j->argv[k]) + 1;
+	memset(&rq, 0, sizeof(rq));
+	rq.argc = (uint32_t)k;
+	for (k = 0; env[k] != NULL; k++)
+		len += strlen(env[k]) + 1;
+	rq.envc = (uint32_t)k;
+	if (len > UINT32_MAX / 2)
+		return E2BIG;
+	if ((buf = malloc(len)) == NULL)
+		return ENOMEM;
+#define PUT(str) do {						\
+	n = strlen(str) + 1;					\
+	memcpy(p, (str), n);					\
+	p += n;							\
+} while (0)
+	p = buf;
+	PUT(path);
+	PUT(j->cwd ? j->cwd : "");
+	for (k = 0; j->argv[k] != NULL; k++)
+		PUT(j->argv[k]);
+	for (k = 0; env[k] != NULL; k++)
+		PUT(env[k]);
+#undef PUT
+	rq.op = L_RUN;
+	rq.slot = i;
+	rq.len = (uint32_t)len;
+	iov[0].iov_base = &rq;
+	iov[0].iov_len = sizeof(rq);
+	iov[1].iov_base = buf;
+	iov[1].iov_len = len;
+	if (lsock == -1 || send_full(iov, 2, out) == -1)
+		e = lsock == -1 ? EPIPE : errno;
+	free(buf);
 	return e;
 }
 
@@ -516,7 +1050,6 @@ start(struct slot *s, struct aq_job *j)
 {
 	char path[PATH_MAX + 1], envbuf[PATH_MAX + 512], *cmd;
 	char **env = NULL;
-	struct stat st;
 	int p[2] = { -1, -1 }, e, status;
 
 	memset(s, 0, sizeof(*s));
@@ -533,12 +1066,8 @@ start(struct slot *s, struct aq_job *j)
 	}
 	s->out = -1;
 	status = -1;
-	if (j->cwd != NULL && (stat(j->cwd, &st) == -1 ||
-	    !S_ISDIR(st.st_mode) || access(j->cwd, X_OK) == -1)) {
-		say(s, "aq-run: cannot change to directory '%s': %s",
-		    j->cwd, strerror(errno ? errno : ENOTDIR));
-		status = 1;
-	} else if ((e = find_program(j, path, sizeof(path))) != 0) {
+	/* A directory that cannot be entered is the launcher's to tell. */
+	if ((e = find_program(j, path, sizeof(path))) != 0) {
 		say(s, "aq-run: %s: %s", j->argv[0],
 		    e == ENOENT ? "command not found" : strerror(e));
 		status = e == ENOENT ? 127 : 126;
@@ -550,13 +1079,15 @@ start(struct slot *s, struct aq_job *j)
 		logmsg(0, "job %llu: cannot make a pipe: %s",
 		    (unsigned long long)j->id, strerror(errno));
 		status = 126;
-	} else {
-		e = spawn(s, path, j->argv, env, p[1]);
-		if (e != 0) {
-			say(s, "aq-run: %s: %s", j->argv[0], strerror(e));
-			status = e == ENOENT ? 127 : 126;
-		}
-	}
+	} else if ((e = run_slot((int)(s - slots), path, j, env,
+	    p[1])) != 0) {
+		/* Not the job's fault: it goes back to the queue. */
+		logmsg(0, "job %llu: cannot reach the launcher: %s",
+		    (unsigned long long)j->id, strerror(e));
+		s->stopped = 1;
+		status = 126;
+	} else
+		s->pid = 0;	/* until the launcher says STARTED */
 	free(env);
 	if (p[1] != -1)
 		close(p[1]);
@@ -623,13 +1154,15 @@ struct ended {
 	aq_time		 ran;		/* run time, for the log */
 };
 static struct ended	*ends;
-static int		 nends;
+static int		 nends;	/* of nslots * 2: see finish() */
+
+static void	record_ends(void);
 
 static void
 finish(struct slot *s, int status, const struct rusage *ru)
 {
-	struct ended *e = &ends[nends++];
-	struct aq_result *r = &e->r;
+	struct ended *e;
+	struct aq_result *r;
 
 	if (s->pipe != -1) {
 		copy_output(s, 1);
@@ -645,6 +1178,15 @@ finish(struct slot *s, int status, const struct rusage *ru)
 	if (s->out != -1)
 		close(s->out);
 
+	/*
+	 * Each slot ends at most once before the claims, and once more in
+	 * them (a job that cannot start ends at once); anything beyond that
+	 * would be a bug, but is written rather than overrun.
+	 */
+	if (nends == nslots * 2)
+		record_ends();
+	e = &ends[nends++];
+	r = &e->r;
 	memset(e, 0, sizeof(*e));
 	e->job = s->job;
 	e->stopped = s->stopped;
@@ -720,19 +1262,97 @@ record_ends(void)
 	nends = 0;
 }
 
+/* The launcher died: its jobs' ends cannot be known, so they are stopped
+ * and go back to the queue, and a new launcher takes its place. */
 static void
-reap_children(void)
+launcher_died(void)
 {
-	struct rusage ru;
-	pid_t pid;
-	int st, i;
+	int st = 0, i, n = 0;
 
-	while ((pid = wait4(-1, &st, WNOHANG, &ru)) > 0)
-		for (i = 0; i < nslots; i++)
-			if (slots[i].job != NULL && slots[i].pid == pid) {
-				finish(&slots[i], st, &ru);
+	close(lsock);
+	lsock = -1;
+	while (waitpid(lpid, &st, 0) == -1 && errno == EINTR)
+		;
+	for (i = 0; i < nslots; i++) {
+		struct slot *s = &slots[i];
+
+		if (s->job == NULL)
+			continue;
+		/* Orphans now, in their own groups: nobody else stops them. */
+		if (s->pid != -1 && kids[i] > 0)
+			(void)kill(-kids[i], SIGKILL);
+		s->stopped = 1;
+		finish(s, SIGKILL, NULL);
+		n++;
+	}
+	if (WIFSIGNALED(st))
+		logmsg(0, "the launcher was killed by signal %d; %d job%s "
+		    "interrupted", WTERMSIG(st), n, n == 1 ? "" : "s");
+	else
+		logmsg(0, "the launcher exited with %d; %d job%s interrupted",
+		    WEXITSTATUS(st), n, n == 1 ? "" : "s");
+	if (launcher_start() == -1)
+		logmsg(0, "cannot start a launcher: %s", strerror(errno));
+}
+
+/* Read what the launcher says: jobs started, failed to start, ended. */
+static void
+launcher_read(void)
+{
+	static char buf[64 * sizeof(struct lmsg)];
+	static size_t have;
+	struct lmsg m;
+	struct rusage ru;
+	struct slot *s;
+	ssize_t n;
+	size_t off;
+
+	for (;;) {
+		n = read(lsock, buf + have, sizeof(buf) - have);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			return;
+		if (n <= 0) {
+			have = 0;
+			launcher_died();
+			return;
+		}
+		have += (size_t)n;
+		for (off = 0; have - off >= sizeof(m); off += sizeof(m)) {
+			memcpy(&m, buf + off, sizeof(m));
+			if (m.slot < 0 || m.slot >= nslots ||
+			    slots[m.slot].job == NULL)
+				continue;
+			s = &slots[m.slot];
+			switch (m.op) {
+			case L_FAILED:
+				if (m.what == W_CHDIR) {
+					say(s, "aq-run: cannot change to "
+					    "directory '%s': %s", s->job->cwd,
+					    strerror(m.err));
+					finish(s, 1 << 8, NULL);
+				} else {
+					say(s, "aq-run: %s: %s",
+					    s->job->argv[0], strerror(m.err));
+					finish(s, (m.err == ENOENT ? 127 :
+					    126) << 8, NULL);
+				}
+				break;
+			case L_ENDED:
+				memset(&ru, 0, sizeof(ru));
+				ru.ru_utime.tv_sec = m.utime / AQ_SEC;
+				ru.ru_utime.tv_usec = m.utime % AQ_SEC;
+				ru.ru_stime.tv_sec = m.stime / AQ_SEC;
+				ru.ru_stime.tv_usec = m.stime % AQ_SEC;
+				ru.ru_maxrss = m.maxrss;
+				finish(s, m.status, &ru);
 				break;
 			}
+		}
+		memmove(buf, buf + off, have - off);
+		have -= off;
+	}
 }
 
 static void
@@ -743,9 +1363,9 @@ signal_jobs(int sig, aq_time kill_at, int stopping)
 	for (i = 0; i < nslots; i++) {
 		struct slot *s = &slots[i];
 
-		if (s->job == NULL || s->pid <= 0)
+		if (s->job == NULL || s->pid == -1)
 			continue;
-		(void)kill(-s->pid, sig);
+		kill_slot(i, sig);
 		if (stopping)
 			s->stopped = 1;
 		if (kill_at != 0 && s->kill_at == 0)
@@ -900,6 +1520,9 @@ main(int argc, char *argv[])
 	    (sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) == -1)
 		err(70, "cannot take signals");
 
+	/* Before the open: the launcher stays small. */
+	if (launcher_start() == -1)
+		err(75, "cannot start the launcher");
 	if ((rc = aq_open(&aq, dir, AQ_OPEN_CREATE)) != AQ_OK)
 		errx(rc, "%s", aq_error());
 	/* After the open: the UUID file may live in a home made just now. */
@@ -927,16 +1550,14 @@ main(int argc, char *argv[])
 		logmsg(0, "took over %zu job%s of an earlier run", taken,
 		    taken == 1 ? "" : "s");
 	aq_defer_sync(aq, 1);
-	/* After aq_open(): libaq's own handlers are among them. */
-	find_nondefault();
 	copts.queues = queues;
 	copts.nqueues = nq;
 	copts.lease = AQ_LEASE_WORKER;
 	copts.flags = AQ_CLAIM_NO_REAP;
 	memcpy(copts.owner, me.uuid, AQ_UUID_LEN);
 	if ((slots = calloc((size_t)nslots, sizeof(*slots))) == NULL ||
-	    (ends = calloc((size_t)nslots, sizeof(*ends))) == NULL ||
-	    (pfd = calloc((size_t)nslots + 2, sizeof(*pfd))) == NULL)
+	    (ends = calloc((size_t)nslots * 2, sizeof(*ends))) == NULL ||
+	    (pfd = calloc((size_t)nslots + 3, sizeof(*pfd))) == NULL)
 		err(75, "cannot allocate slots");
 	wfd = aq_watch(aq);
 	now = aq_now();
@@ -993,7 +1614,7 @@ main(int argc, char *argv[])
 		}
 		record_ends();
 		/* The fsync of what was written overlaps the new jobs. */
-		if (dirty && !synced && (rc = aq_sync(aq)) != AQ_OK)
+		if (dirty && !synced && (rc = aq_sync_start(aq)) != AQ_OK)
 			logmsg(0, "cannot sync: %s", aq_error());
 		dirty = 0;
 		if (nbusy == 0 && (stopping || (drain && idle) ||
@@ -1019,7 +1640,10 @@ main(int argc, char *argv[])
 			nfd = 0;
 			pfd[nfd].fd = sfd;
 			pfd[nfd++].events = POLLIN;
-			pfd[nfd].fd = stopping ? -1 : wfd;
+			/* A put is news only to a worker with a free slot. */
+			pfd[nfd].fd = stopping || nbusy == nslots ? -1 : wfd;
+			pfd[nfd++].events = POLLIN;
+			pfd[nfd].fd = lsock;
 			pfd[nfd++].events = POLLIN;
 			for (i = 0; i < nslots; i++) {
 				pfd[nfd].fd = slots[i].job ? slots[i].pipe : -1;
@@ -1030,11 +1654,16 @@ main(int argc, char *argv[])
 				err(70, "poll");
 		}
 		for (i = 0; i < nslots; i++)
-			if (pfd[2 + i].fd != -1 && pfd[2 + i].revents != 0 &&
+			if (pfd[3 + i].fd != -1 && pfd[3 + i].revents != 0 &&
 			    slots[i].job != NULL)
 				copy_output(&slots[i], 0);
-		if (pfd[1].fd != -1 && pfd[1].revents != 0)
+		if (pfd[1].fd != -1 && pfd[1].revents != 0) {
+			char buf[4096];
+
+			while (read(wfd, buf, sizeof(buf)) > 0)
+				;
 			want = 1;
+		}
 		while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 			switch (si.ssi_signo) {
 			case SIGCHLD:
@@ -1059,7 +1688,8 @@ main(int argc, char *argv[])
 			}
 		}
 		n = (size_t)nbusy;
-		reap_children();
+		if (pfd[2].fd != -1 && pfd[2].revents != 0)
+			launcher_read();
 		if ((size_t)nbusy < n) {
 			want = 1;
 			title(stopping);
@@ -1070,18 +1700,18 @@ main(int argc, char *argv[])
 		for (i = 0; i < nslots; i++) {
 			struct slot *s = &slots[i];
 
-			if (s->job == NULL || s->pid <= 0)
+			if (s->job == NULL || s->pid == -1)
 				continue;
 			if (s->timeout_at != 0 && now >= s->timeout_at) {
 				logmsg(0, "job %llu: timed out",
 				    (unsigned long long)s->job->id);
-				(void)kill(-s->pid, SIGTERM);
+				kill_slot(i, SIGTERM);
 				s->timedout = 1;
 				s->timeout_at = 0;
 				s->kill_at = now + grace;
 			}
 			if (s->kill_at != 0 && now >= s->kill_at) {
-				(void)kill(-s->pid, SIGKILL);
+				kill_slot(i, SIGKILL);
 				s->kill_at = 0;
 			}
 		}
@@ -1116,6 +1746,10 @@ main(int argc, char *argv[])
 	logmsg(0, "worker %s stopped after %lld job%s", uuidstr, started,
 	    started == 1 ? "" : "s");
 	aq_close(aq);
+	/* Nothing runs: the launcher leaves when its socket closes. */
+	close(lsock);
+	while (waitpid(lpid, NULL, 0) == -1 && errno == EINTR)
+		;
 	if (pfh != NULL)
 		pidfile_remove(pfh);
 	return 0;

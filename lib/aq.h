@@ -196,6 +196,14 @@ void		 aq_defer_sync(struct aq *aq, int on);
 int		 aq_sync(struct aq *aq);
 
 /*
+ * Start flushing every write committed so far, and return at once: a
+ * thread of libaq waits for the disk instead of the caller (it takes no
+ * signals and never calls Berkeley DB).  Errors: AQ_EAGAIN when the
+ * thread cannot be started, or when an earlier background flush failed.
+ */
+int		 aq_sync_start(struct aq *aq);
+
+/*
  * An inotify descriptor that becomes readable when a job is put or ends,
  * for a poll(2) loop; read it empty before each claim.  The caller closes
  * it.  -1 with errno set when inotify is unavailable: poll instead.

@@ -407,7 +407,7 @@ join1(struct aq *aq, int fresh)
 		}
 		if ((rc = aq__gate_enter(aq)) != AQ_OK)
 			return rc;
-		if (sigsetjmp(*aq__op_jmp(), 1) != 0) {
+		if (sigsetjmp(*aq__op_jmp(), 0) != 0) {
 			aq__rejoin(1);
 			aq__op_end();
 			aq__abandon(aq);
@@ -543,8 +543,9 @@ aq_close(struct aq *aq)
 {
 	if (aq == NULL)
 		return;
+	aq__sync_stop(aq);
 	if (aq->env != NULL && !aq__gate_stale()) {
-		if (sigsetjmp(*aq__op_jmp(), 1) != 0) {
+		if (sigsetjmp(*aq__op_jmp(), 0) != 0) {
 			aq__rejoin(1);
 			aq__op_end();
 			aq__abandon(aq);
@@ -693,7 +694,7 @@ aq__run(struct aq *aq, aq__op fn, void *arg, int flags)
 			if ((rc = join(aq, 0)) != AQ_OK)
 				return rc;
 		}
-		if (sigsetjmp(*aq__op_jmp(), 1) != 0) {
+		if (sigsetjmp(*aq__op_jmp(), 0) != 0) {
 			aq__rejoin(1);
 			aq__op_end();
 			aq__abandon(aq);

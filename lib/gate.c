@@ -27,7 +27,9 @@
  *    operations just drops its INSIDE lock and rejoins on its next call.
  *  - While an operation runs, a 200 ms timer scans the slots, so a process
  *    stuck behind a dead one notices within a fraction of a second and
- *    becomes the recoverer itself.
+ *    becomes the recoverer itself.  The timer is left running between
+ *    operations and stops itself after two idle ticks: a busy process
+ *    does not pay two setitimer(2) calls per operation.
  *
  * Invariant: Berkeley DB handles exist in a process only while it holds
  * INSIDE, and INSIDE is write-locked only by a recoverer holding DOOR.
@@ -82,6 +84,7 @@ static volatile sig_atomic_t g_reason, g_ticks, g_joined, g_stale;
 static volatile sig_atomic_t g_maxticks = WAIT_TICKS;
 static volatile sig_atomic_t g_state;	/* our slot's state */
 static volatile sig_atomic_t g_rejoin, g_rticks;
+static volatile sig_atomic_t g_armed, g_idle;	/* the timer runs; idle ticks */
 static int g_fd = -1;
 static int g_slot = -1;
 static sigjmp_buf g_jmp;
@@ -144,6 +147,8 @@ timer(int on)
 		it.it_interval.tv_usec = TICK_MS * 1000;
 	}
 	g_ticks = 0;
+	g_idle = 0;
+	g_armed = on;
 	setitimer(ITIMER_REAL, &it, NULL);
 }
 
@@ -245,6 +250,14 @@ on_alarm(int sig)
 			escape(AQ__ESC_RECOVER);
 		else if (g_ticks > g_maxticks)
 			escape(AQ__ESC_TIMEOUT);
+	} else if (!aq__in_op && !g_rejoin && g_armed == 2 &&
+	    ++g_idle >= 2) {
+		/* Left running by aq__op_end(), and idle since. */
+		struct itimerval it;
+
+		memset(&it, 0, sizeof(it));
+		g_armed = 0;
+		setitimer(ITIMER_REAL, &it, NULL);
 	}
 	errno = e;
 }
@@ -280,7 +293,18 @@ on_urg(int sig)
 void
 aq__rejoin(int on)
 {
+	sigset_t ours;
+
 	if (on) {
+		/*
+		 * An escape leaves by siglongjmp() from a handler, which keeps
+		 * its signal blocked: sigsetjmp() does not save the mask (a
+		 * system call per operation), so unblock ours here.
+		 */
+		sigemptyset(&ours);
+		sigaddset(&ours, SIGALRM);
+		sigaddset(&ours, SIGURG);
+		(void)sigprocmask(SIG_UNBLOCK, &ours, NULL);
 		g_rticks = 0;
 		g_rejoin = 1;
 		timer(1);
@@ -328,20 +352,42 @@ aq__gate_slot(void)
 void
 aq__op_begin(void)
 {
+	sig_atomic_t lazy = 2;
+
 	aq__pending = 0;
 	g_reason = 0;
-	timer(1);
+	/*
+	 * Take the running timer back from the handler in one instruction:
+	 * a tick either came before (and stopped it: start it again) or
+	 * comes after (and leaves it alone).
+	 */
+	if (__atomic_compare_exchange_n(&g_armed, &lazy, 1, 0,
+	    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+		g_ticks = 0;
+	else
+		timer(1);
 	aq__in_op = 1;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 }
 
+/* The timer keeps running; the handler stops it once idle (g_armed 2). */
 void
 aq__op_end(void)
 {
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	aq__in_op = 0;
 	aq__pending = 0;
-	timer(0);
+	g_idle = 0;
+	if (g_armed)
+		g_armed = 2;
+}
+
+/* Stop the timer now (before its handler goes). */
+static void
+timer_stop(void)
+{
+	if (g_armed)
+		timer(0);
 }
 
 /*
@@ -449,6 +495,7 @@ aq__gate_close(struct aq *aq)
 		memset(&z, 0, sizeof(z));
 		(void)pwrite(g_fd, &z, sizeof(z), slot_off(g_slot));
 	}
+	timer_stop();
 	sigaction(SIGALRM, &old_alrm, NULL);
 	sigaction(SIGURG, &old_urg, NULL);
 	close(g_fd);		/* drops every lock */

@@ -53,6 +53,7 @@ struct aq {
 	aq_time		 last_ckp;
 	int		 defer;		/* aq_defer_sync(): commit to the OS */
 	aq_time		 last_reap;	/* aq_claim() reaps once a second */
+	struct aq__syncer *syncer;	/* sync.c's thread, once started */
 };
 
 /* ---- err.c ---- */
@@ -142,6 +143,9 @@ int	 aq__ifield(struct aq__buf *, int tag, int64_t);
 int	 aq__sfield(struct aq__buf *, int tag, const char *);
 uint64_t aq__hash64(const void *, size_t);
 enum aq_reason aq__reason(const struct aq_job *, aq_time now);
+
+/* ---- sync.c ---- */
+void	 aq__sync_stop(struct aq *);
 
 /* ---- wake.c ---- */
 void	 aq__wake(struct aq *);

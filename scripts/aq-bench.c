@@ -7,6 +7,9 @@
  *   aq-bench claim DIR K    claim and finish K jobs in this process; print
  *                           the median and 99th percentile of one claim
  *   aq-bench noop           do nothing (the floor of any command)
+ *   aq-bench put DIR N CMD ...  put N jobs of the command CMD ... (words,
+ *                           no shell, as aq-put CMD does) in one
+ *                           transaction
  *   aq-bench spawn N P      fork and execv /bin/true N times, P children at
  *                           a time (the floor of a worker draining N jobs)
  *   aq-bench stamp FILE     write the CLOCK_REALTIME nanoseconds to FILE.tmp
@@ -504,6 +507,37 @@ rss(char *argv[])
 	printf("%ld\n", ru.ru_maxrss);
 }
 
+/* Put n jobs of the argv job cmd in one transaction. */
+static void
+putn(const char *dir, int n, char **cmd)
+{
+	struct aq_job *jobs;
+	struct aq *aq;
+	char cwd[PATH_MAX];
+	const char *name;
+	int i, rc;
+
+	if (n < 1)
+		errx(64, "put: bad count");
+	if ((jobs = calloc((size_t)n, sizeof(*jobs))) == NULL)
+		err(1, "calloc");
+	if (getcwd(cwd, sizeof(cwd)) == NULL)
+		err(1, "getcwd");
+	name = strrchr(cmd[0], '/') ? strrchr(cmd[0], '/') + 1 : cmd[0];
+	for (i = 0; i < n; i++) {
+		jobs[i].argv = cmd;
+		jobs[i].envp = environ;
+		jobs[i].cwd = cwd;
+		jobs[i].name = (char *)name;
+	}
+	if ((rc = aq_open(&aq, dir, AQ_OPEN_CREATE)) != AQ_OK)
+		errx(rc, "%s", aq_error());
+	if ((rc = aq_put(aq, jobs, (size_t)n)) != AQ_OK)
+		errx(rc, "%s", aq_error());
+	aq_close(aq);
+	free(jobs);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -521,8 +555,11 @@ main(int argc, char *argv[])
 		latency(argv[2], atoi(argv[3]));
 	else if (argc >= 3 && strcmp(argv[1], "rss") == 0)
 		rss(argv + 2);
+	else if (argc >= 5 && strcmp(argv[1], "put") == 0)
+		putn(argv[2], atoi(argv[3]), argv + 4);
 	else
 		errx(64, "usage: aq-bench phases|claim|latency DIR N | "
-		    "spawn N P | stamp FILE | rss CMD ... | noop");
+		    "put DIR N CMD ... | spawn N P | stamp FILE | rss CMD ... | "
+		    "noop");
 	return 0;
 }

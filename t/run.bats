@@ -77,6 +77,14 @@ waiting_in_poll() {
 	return 1
 }
 
+# gone PID: no such process, or a zombie (its parent may be gone too, and
+# not every container's init reaps).
+gone() {
+	local st
+	st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null) || return 0
+	[ "${st%% *}" = Z ] || [ "${st%% *}" = X ]
+}
+
 file_has_lines() {	# FILE N
 	[ -f "$1" ] && [ "$(wc -l <"$1")" -ge "$2" ]
 }
@@ -425,6 +433,49 @@ tag() { echo "aq-test-job-$BATS_TEST_NUMBER-$1"; }
 	[ "$(cat attempts)" = "$(printf '1\n2')" ]
 	run aq-status -W --json
 	assert_output --partial '"status":"DEAD"'
+}
+
+@test "a worker killed mid-job has its launcher stop the job: SIGTERM, then SIGKILL after the grace" {
+	put_ok 1 -c "echo \$\$ >pid1; sleep 60 # $(tag a)"
+	put_ok 2 -q q2 -c "trap '' TERM; echo \$\$ >pid2; sleep 60 # $(tag b)"
+	start_worker -q default -q q2 -j 2 --grace 1s
+	wait_for 10 test -s pid1
+	wait_for 10 test -s pid2
+	local p1 p2 launcher
+	p1=$(cat pid1)
+	p2=$(cat pid2)
+	launcher=$(pgrep -P "$wpid" -f 'aq-run: launcher')
+	[ -n "$launcher" ]
+	kill -9 "$wpid"
+	wait "$wpid" 2>/dev/null || :
+	# The first goes at once; the one that ignores SIGTERM after 1 s.
+	wait_for 10 gone "$p1"
+	wait_for 10 gone "$p2"
+	# And the launcher leaves.
+	wait_for 10 gone "$launcher"
+}
+
+@test "a killed launcher: the worker interrupts its jobs, starts a new launcher and runs them again" {
+	put_ok 1 -c "echo \$AQ_ATTEMPT >>attempts; echo \$\$ >pid; [ \$AQ_ATTEMPT -gt 1 ] || sleep 60 # $(tag a)"
+	start_worker
+	wait_for 10 test -s pid
+	local launcher job
+	job=$(cat pid)
+	launcher=$(pgrep -P "$wpid" -f 'aq-run: launcher')
+	[ -n "$launcher" ]
+	kill -9 "$launcher"
+	wait_for 20 job_done 1
+	job_is 1 .outcome '"ok"'
+	assert_json '[0].attempt' 2
+	assert_json '[0].interrupts' 1
+	gone "$job"
+	[ "$(cat attempts)" = "$(printf '1\n2')" ]
+	grep -q 'the launcher was killed by signal 9; 1 job interrupted' "$BATS_TEST_TMPDIR/worker.log"
+	# The worker goes on with a new launcher.
+	put_ok 2 true
+	wait_for 20 job_done 2
+	job_is 2 .outcome '"ok"'
+	kill -0 "$wpid"
 }
 
 @test "an --at-most-once job of a worker killed mid-job ends lost" {
