@@ -497,6 +497,19 @@ aq__hash64(const void *p, size_t n)
 	return h ? h : 1;
 }
 
+/* Make j a new pending job: no run, no outcome, no worker. */
+void
+aq__job_new(struct aq_job *j)
+{
+	j->state = AQ_PENDING;
+	j->outcome = AQ_NONE;
+	j->attempt = j->interrupts = j->signal = j->failures = 0;
+	j->exit_code = -1;
+	j->started = j->ended = j->lease = 0;
+	j->utime = j->stime = j->maxrss = j->output_size = j->output_cap = 0;
+	memset(j->worker, 0, AQ_UUID_LEN);
+}
+
 enum aq_reason
 aq__reason(const struct aq_job *j, aq_time now)
 {

@@ -435,6 +435,13 @@ join(struct aq *aq, int fresh)
 {
 	int rc;
 
+	/* The gate is opened at the first operation: a put to the intake
+	 * never needs it. */
+	if (!aq->gated) {
+		if ((rc = aq__gate_open(aq)) != AQ_OK)
+			return rc;
+		aq->gated = 1;
+	}
 	rc = join1(aq, fresh);
 	aq__rejoin(0);
 	return rc;
@@ -458,6 +465,9 @@ bdb_free(void *p)
 	aq__free(p);
 }
 
+/* Handles open in this process: one at most (see aq.h). */
+static int nopen;
+
 int
 aq_open(struct aq **aqp, const char *home, int flags)
 {
@@ -479,6 +489,9 @@ aq_open(struct aq **aqp, const char *home, int flags)
 		db_env_set_func_free(bdb_free);
 		once = 1;
 	}
+	if (nopen > 0)
+		return aq__err(AQ_EINTERNAL,
+		    "an environment is already open in this process");
 	if (home == NULL) {
 		if ((rc = aq_default_home(def, sizeof(def))) != AQ_OK)
 			return rc;
@@ -487,17 +500,25 @@ aq_open(struct aq **aqp, const char *home, int flags)
 	if ((aq = calloc(1, sizeof(*aq))) == NULL)
 		return aq__err(AQ_EAGAIN, "out of memory");
 	aq->flags = flags;
-	if ((rc = check_home(aq, home, &fresh)) != AQ_OK ||
-	    (rc = aq__gate_open(aq)) != AQ_OK) {
+	aq->intake = -1;
+	if ((rc = check_home(aq, home, &fresh)) != AQ_OK) {
 		free(aq);
 		return rc;
 	}
-	if ((rc = join(aq, fresh)) != AQ_OK) {
-		aq__gate_close(aq);
+	/*
+	 * A new environment is made now; an existing one is joined at the
+	 * first operation that needs it, which a put to the intake does not.
+	 */
+	if ((fresh && (rc = join(aq, fresh)) != AQ_OK) ||
+	    (rc = aq__intake_open(aq, fresh)) != AQ_OK) {
+		if (aq->gated)
+			aq__gate_close(aq);
+		aq__intake_close(aq);
 		free(aq);
 		return rc;
 	}
 	aq->last_ckp = aq_now();
+	nopen++;
 	*aqp = aq;
 	return AQ_OK;
 }
@@ -530,7 +551,7 @@ ckp_op(struct aq *aq, DB_TXN *txn, void *arg)
 int
 aq_checkpoint(struct aq *aq)
 {
-	return aq__run(aq, ckp_op, NULL, 0);
+	return aq__run(aq, ckp_op, NULL, AQ__NOINGEST);
 }
 
 /*
@@ -543,7 +564,15 @@ aq_close(struct aq *aq)
 {
 	if (aq == NULL)
 		return;
-	aq__sync_stop(aq);
+	/* Every flush asked for is done: what the handle moved can go. */
+	if (aq__sync_stop(aq) == 0)
+		aq__intake_flushed(aq);
+	aq__intake_close(aq);
+	nopen--;
+	if (!aq->gated) {
+		free(aq);
+		return;
+	}
 	if (aq->env != NULL && !aq__gate_stale()) {
 		if (sigsetjmp(*aq__op_jmp(), 0) != 0) {
 			aq__rejoin(1);
@@ -587,7 +616,11 @@ sync_op(struct aq *aq, DB_TXN *txn, void *arg)
 int
 aq_sync(struct aq *aq)
 {
-	return aq__run(aq, sync_op, NULL, 0);
+	int rc;
+
+	if ((rc = aq__run(aq, sync_op, NULL, AQ__NOINGEST)) == AQ_OK)
+		aq__intake_flushed(aq);
+	return rc;
 }
 
 static void
@@ -666,8 +699,8 @@ attempt(struct aq *aq, aq__op fn, void *arg, int flags, uint64_t nonce,
 	if (ret == 0 && (flags & AQ__WRITE))
 		ret = token(aq, txn, nonce, 1);
 	if (ret == 0) {
-		if ((ret = txn->commit(txn, aq->defer ?
-		    DB_TXN_WRITE_NOSYNC : 0)) > 0)
+		if ((ret = txn->commit(txn, aq->defer &&
+		    !(flags & AQ__SYNC) ? DB_TXN_WRITE_NOSYNC : 0)) > 0)
 			return aq__dberr(ret, "cannot commit in '%s'",
 			    aq->home);
 		return ret;
@@ -687,6 +720,9 @@ aq__run(struct aq *aq, aq__op fn, void *arg, int flags)
 
 	nonce = ((uint64_t)random() << 33) ^ ((uint64_t)random() << 2) ^
 	    (uint64_t)aq_now();
+	/* What was put through the intake is seen by every operation. */
+	if (!(flags & AQ__NOINGEST) && (rc = aq__ingest(aq)) != AQ_OK)
+		return rc;
 	for (try = 0; try < 64; try++) {
 		if (aq__gate_stale() || aq->env == NULL) {
 			if (aq->env != NULL)

@@ -39,6 +39,18 @@
 #define K_META		'V'
 #define K_WORKER	'W'
 #define K_STATS		'M'
+#define K_INTAKE	'I'
+
+/* What an ingest moved, to cut off the intake once it is on disk. */
+struct aq__cut {
+	uint64_t	 gen;		/* the intake's generation then */
+	off_t		 start, parsed;	/* read from, whole records to */
+	off_t		 size;		/* read to */
+	int		 bad;		/* a torn record at parsed */
+	uint64_t	 end;		/* highest id read, plus one */
+	uint64_t	 flush;		/* the background flush it waits for */
+	int		 pending;
+};
 
 struct aq {
 	char		 home[PATH_MAX];
@@ -54,6 +66,10 @@ struct aq {
 	int		 defer;		/* aq_defer_sync(): commit to the OS */
 	aq_time		 last_reap;	/* aq_claim() reaps once a second */
 	struct aq__syncer *syncer;	/* sync.c's thread, once started */
+	int		 intake;	/* intake.c's file; -1: none */
+	int		 ingesting;
+	struct aq__cut	 cut;		/* of a deferred ingest */
+	int		 gated;		/* aq__gate_open() done */
 };
 
 /* ---- err.c ---- */
@@ -93,6 +109,9 @@ int	 aq__escape_reason(void);
 /* ---- env.c ---- */
 #define AQ__WRITE	0x01	/* writes: durable commit and a token */
 #define AQ__BULK	0x02	/* many inserts: DB_TXN_BULK */
+#define AQ__NOINGEST	0x04	/* do not move the intake in first */
+#define AQ__SYNC	0x08	/* durable even if the handle defers */
+#define AQ__FALLBACK	(-1000)	/* intake.c: take the database path */
 typedef int (*aq__op)(struct aq *, DB_TXN *, void *);
 int	 aq__run(struct aq *, aq__op, void *, int flags);
 int	 aq__env_open(struct aq *, int recover);
@@ -143,9 +162,26 @@ int	 aq__ifield(struct aq__buf *, int tag, int64_t);
 int	 aq__sfield(struct aq__buf *, int tag, const char *);
 uint64_t aq__hash64(const void *, size_t);
 enum aq_reason aq__reason(const struct aq_job *, aq_time now);
+void	 aq__job_new(struct aq_job *);
+
+/* ---- intake.c ---- */
+int	 aq__intake_open(struct aq *, int create);
+void	 aq__intake_close(struct aq *);
+int	 aq__intake_put(struct aq *, struct aq_job *, size_t, aq_time now);
+int	 aq__intake_reserve(struct aq *, size_t n, uint64_t *first);
+int	 aq__ingest(struct aq *);
+void	 aq__intake_flushed(struct aq *);
+/* job.c, for it */
+int	 aq__insert_jobs(struct aq *, DB_TXN *, struct aq_job **, size_t,
+	    aq_time now, uint64_t *skip);
+int	 aq__next_id(struct aq *, DB_TXN *, uint64_t *);
+int	 aq__load_u64(struct aq *, DB_TXN *, unsigned char, int, uint64_t *);
+int	 aq__store_u64(struct aq *, DB_TXN *, unsigned char, uint64_t);
 
 /* ---- sync.c ---- */
-void	 aq__sync_stop(struct aq *);
+int	 aq__sync_stop(struct aq *);
+uint64_t aq__sync_asked(struct aq *);
+int	 aq__sync_done(struct aq *, uint64_t);
 
 /* ---- wake.c ---- */
 void	 aq__wake(struct aq *);

@@ -174,78 +174,174 @@ env_key(struct aq *aq, DB_TXN *txn, char *const *envp, uint64_t *key)
 	return ret;
 }
 
+/* What aq__insert() remembers from one job to the next of a put. */
+struct aq__ins {
+	char *const	*lastenv;
+	uint64_t	 envkey;
+	const char	*lastq;
+};
+
+/*
+ * Store new job j, its id set, in txn: its environment (once for all the
+ * jobs that share it), its queue record, the job record and its index
+ * entry.  st carries what the jobs of one put share; zero it first.
+ */
+static int
+insert(struct aq *aq, DB_TXN *txn, struct aq_job *j, aq_time now,
+    struct aq__ins *st)
+{
+	unsigned char qk[1 + AQ_NAME_MAX + 1];
+	DBT key, data;
+	int ret;
+
+	if (j->envp == NULL)
+		st->envkey = 0;
+	else if (j->envp != st->lastenv) {
+		if ((ret = env_key(aq, txn, j->envp, &st->envkey)) != 0)
+			return ret;
+		st->lastenv = j->envp;
+	}
+	if (st->lastq == NULL || strcmp(st->lastq, j->queue) != 0) {
+		size_t qn = strlen(j->queue);
+
+		qk[0] = K_QUEUE;
+		memcpy(qk + 1, j->queue, qn);
+		DBT_INIT(key, qk, qn + 1);
+		memset(&data, 0, sizeof(data));
+		data.flags = DB_DBT_PARTIAL;
+		ret = aq->db->get(aq->db, txn, &key, &data, 0);
+		if (ret == DB_NOTFOUND) {
+			unsigned char v[8];
+
+			aq__be64(v, (uint64_t)now);
+			ret = dbput(aq, txn, qk, qn + 1, v, 8);
+		}
+		if (ret != 0)
+			return ret;
+		st->lastq = j->queue;
+	}
+	aq__job_new(j);
+	if ((ret = store(aq, txn, j, NULL, st->envkey)) != 0)
+		return ret;
+	return index_pending(aq, txn, j, j->begin, now);
+}
+
+/*
+ * Read the one-byte key k's 64-bit value (0 if there is none), write-locked
+ * with rmw.  Returns 0 or a Berkeley DB error.
+ */
+int
+aq__load_u64(struct aq *aq, DB_TXN *txn, unsigned char k, int rmw,
+    uint64_t *v)
+{
+	unsigned char buf[8];
+	DBT key, data;
+	int ret;
+
+	DBT_INIT(key, &k, 1);
+	memset(&data, 0, sizeof(data));
+	data.data = buf;
+	data.ulen = sizeof(buf);
+	data.flags = DB_DBT_USERMEM;
+	*v = 0;
+	ret = aq->db->get(aq->db, txn, &key, &data, rmw ? DB_RMW : 0);
+	if (ret == 0 && data.size == 8)
+		*v = aq__get64(buf);
+	return ret == DB_NOTFOUND ? 0 : ret;
+}
+
+int
+aq__store_u64(struct aq *aq, DB_TXN *txn, unsigned char k, uint64_t v)
+{
+	unsigned char buf[8];
+
+	aq__be64(buf, v);
+	return dbput(aq, txn, &k, 1, buf, 8);
+}
+
+/* Raise the 'N' record, the highest id ever stored plus one, to next. */
+static int
+raise_next(struct aq *aq, DB_TXN *txn, uint64_t next)
+{
+	uint64_t v;
+	int ret;
+
+	if ((ret = aq__load_u64(aq, txn, K_NEXTID, 1, &v)) != 0 || v >= next)
+		return ret;
+	return aq__store_u64(aq, txn, K_NEXTID, next);
+}
+
+/* The highest id stored plus one (1 in a new environment). */
+int
+aq__next_id(struct aq *aq, DB_TXN *txn, uint64_t *next)
+{
+	int ret;
+
+	if ((ret = aq__load_u64(aq, txn, K_NEXTID, 0, next)) == 0 &&
+	    *next == 0)
+		*next = 1;
+	return ret;
+}
+
+/*
+ * Store jobs whose ids are set (by the intake, intake.c).  With skip,
+ * jobs whose id is at most *skip are left out, as stored before, and
+ * *skip is raised to the highest id seen.
+ */
+int
+aq__insert_jobs(struct aq *aq, DB_TXN *txn, struct aq_job **jobs, size_t n,
+    aq_time now, uint64_t *skip)
+{
+	struct aq__ins st;
+	uint64_t top = 0;
+	size_t i;
+	int ret;
+
+	memset(&st, 0, sizeof(st));
+	for (i = 0; i < n; i++) {
+		if (skip != NULL && jobs[i]->id <= *skip)
+			continue;
+		if ((ret = insert(aq, txn, jobs[i], now, &st)) != 0)
+			return ret;
+		if (jobs[i]->id > top)
+			top = jobs[i]->id;
+	}
+	if (top == 0)
+		return 0;
+	if (skip != NULL && top > *skip)
+		*skip = top;
+	return raise_next(aq, txn, top + 1);
+}
+
 static int
 put_op(struct aq *aq, DB_TXN *txn, void *arg)
 {
 	struct put_arg *a = arg;
-	unsigned char nk = K_NEXTID, nv[8], qk[1 + AQ_NAME_MAX + 1];
-	char *const *lastenv = NULL;
-	const char *lastq = NULL;
-	uint64_t next = 1, envkey = 0;
-	DBT key, data;
+	struct aq__ins st;
 	size_t i;
 	int ret;
 
-	DBT_INIT(key, &nk, 1);
-	memset(&data, 0, sizeof(data));
-	ret = aq->db->get(aq->db, txn, &key, &data, DB_RMW);
-	if (ret == 0 && data.size == 8)
-		next = aq__get64(data.data);
-	else if (ret != DB_NOTFOUND && ret != 0)
-		return ret;
-	aq->res[0] = next;
+	memset(&st, 0, sizeof(st));
+	aq->res[0] = a->jobs[0].id;
 	aq->res[1] = a->n;
 	for (i = 0; i < a->n; i++) {
-		struct aq_job *j = &a->jobs[i];
-
-		if (j->envp == NULL)
-			envkey = 0;
-		else if (j->envp != lastenv) {
-			if ((ret = env_key(aq, txn, j->envp, &envkey)) != 0)
-				return ret;
-			lastenv = j->envp;
-		}
-		if (lastq == NULL || strcmp(lastq, j->queue) != 0) {
-			size_t qn = strlen(j->queue);
-
-			qk[0] = K_QUEUE;
-			memcpy(qk + 1, j->queue, qn);
-			DBT_INIT(key, qk, qn + 1);
-			memset(&data, 0, sizeof(data));
-			ret = aq->db->get(aq->db, txn, &key, &data, 0);
-			if (ret == DB_NOTFOUND) {
-				unsigned char v[8];
-
-				aq__be64(v, (uint64_t)a->now);
-				ret = dbput(aq, txn, qk, qn + 1, v, 8);
-			}
-			if (ret != 0)
-				return ret;
-			lastq = j->queue;
-		}
-		j->id = next++;
-		j->state = AQ_PENDING;
-		j->outcome = AQ_NONE;
-		j->created = a->now;
-		j->attempt = j->interrupts = j->signal = 0;
-		j->exit_code = -1;
-		j->started = j->ended = j->lease = 0;
-		memset(j->worker, 0, AQ_UUID_LEN);
-		if ((ret = store(aq, txn, j, NULL, envkey)) != 0 ||
-		    (ret = index_pending(aq, txn, j, j->begin, a->now)) != 0)
+		a->jobs[i].created = a->now;
+		if ((ret = insert(aq, txn, &a->jobs[i], a->now, &st)) != 0)
 			return ret;
 	}
-	aq__be64(nv, next);
-	return dbput(aq, txn, &nk, 1, nv, 8);
+	return raise_next(aq, txn, a->jobs[a->n - 1].id + 1);
 }
 
 int
 aq_put(struct aq *aq, struct aq_job *jobs, size_t n)
 {
 	struct put_arg a;
+	uint64_t first;
 	size_t i;
 	int rc;
 
+	if (n == 0)
+		return AQ_OK;
 	for (i = 0; i < n; i++) {
 		struct aq_job *j = &jobs[i];
 
@@ -262,14 +358,19 @@ aq_put(struct aq *aq, struct aq_job *jobs, size_t n)
 			return aq__err(AQ_EINPUT, "negative timeout, retry "
 			    "count or retry delay");
 	}
+	a.now = aq_now();
+	/* Small puts go to the intake, without joining the environment. */
+	if ((rc = aq__intake_put(aq, jobs, n, a.now)) != AQ__FALLBACK)
+		return rc;
+	if ((rc = aq__intake_reserve(aq, n, &first)) != AQ_OK)
+		return rc;
+	for (i = 0; i < n; i++)
+		jobs[i].id = first + i;
 	a.jobs = jobs;
 	a.n = n;
-	a.now = aq_now();
 	if ((rc = aq__run(aq, put_op, &a, AQ__WRITE |
 	    (n >= 1000 ? AQ__BULK : 0))) != AQ_OK)
 		return rc;
-	for (i = 0; i < n; i++)
-		jobs[i].id = aq->res[0] + i;
 	aq__wake(aq);
 	return AQ_OK;
 }

@@ -232,23 +232,59 @@ aq_sync_start(struct aq *aq)
 	return AQ_OK;
 }
 
-/* Finish what was asked, stop the thread and free it (aq_close()). */
-void
+/* The generation of the last flush asked for. */
+uint64_t
+aq__sync_asked(struct aq *aq)
+{
+	struct aq__syncer *s = aq->syncer;
+	uint64_t g;
+
+	if (s == NULL)
+		return 0;
+	pthread_mutex_lock(&s->mu);
+	g = s->want;
+	pthread_mutex_unlock(&s->mu);
+	return g;
+}
+
+/* Whether flush g is finished, without error. */
+int
+aq__sync_done(struct aq *aq, uint64_t g)
+{
+	struct aq__syncer *s = aq->syncer;
+	int done;
+
+	if (s == NULL)
+		return 0;
+	pthread_mutex_lock(&s->mu);
+	done = s->done >= g && s->error == 0;
+	pthread_mutex_unlock(&s->mu);
+	return done;
+}
+
+/*
+ * Finish what was asked, stop the thread and free it (aq_close()).
+ * Returns 0, or the errno of the last flush.
+ */
+int
 aq__sync_stop(struct aq *aq)
 {
 	struct aq__syncer *s = aq->syncer;
+	int e;
 
 	if (s == NULL)
-		return;
+		return 0;
 	pthread_mutex_lock(&s->mu);
 	s->quit = 1;
 	pthread_cond_signal(&s->cv);
 	pthread_mutex_unlock(&s->mu);
 	pthread_join(s->thread, NULL);
+	e = s->error;
 	if (s->fd != -1)
 		close(s->fd);
 	pthread_cond_destroy(&s->cv);
 	pthread_mutex_destroy(&s->mu);
 	free(s);
 	aq->syncer = NULL;
+	return e;
 }

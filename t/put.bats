@@ -657,3 +657,72 @@ load helper
 	[ "$(json_len '')" -eq 1 ]
 	assert_json '[0].id' 1
 }
+
+# ---- the intake ----
+
+@test "a put of a few jobs goes to the intake; the next reader moves it in" {
+	put_ok 1 true
+	run aq-status 1		# the first put made the environment
+	assert_success
+	[ "$(stat -c %s "$AQ_HOME/intake")" -eq 64 ]
+	put_ok 2 -n two true
+	printf 'echo a\necho b\n' | aq-put -b >ids
+	[ "$(cat ids)" = "$(printf '3\n4')" ]
+	[ "$(stat -c %s "$AQ_HOME/intake")" -gt 64 ]
+	run --separate-stderr aq-status --json 2 4
+	assert_success
+	assert_json '[0].name' '"two"'
+	assert_json '[1].argv[2]' '"echo b"'
+	[ "$(stat -c %s "$AQ_HOME/intake")" -eq 64 ]
+	assert_jobs 4
+}
+
+@test "a batch of more than 256 jobs goes straight in; ids go on across both ways" {
+	put_ok 1 true
+	seq 300 | sed 's/^/echo /' | aq-put -b >ids
+	[ "$(head -1 ids)" = 2 ] && [ "$(tail -1 ids)" = 301 ]
+	[ "$(stat -c %s "$AQ_HOME/intake")" -eq 64 ]
+	put_ok 302 true
+	assert_jobs 302
+}
+
+@test "a put killed mid-write leaves no half job, and no id is given twice" {
+	put_ok 1 true
+	put_ok 2 -n two true
+	# Half of job 2's record again, as a putter killed mid-write leaves.
+	local size
+	size=$(stat -c %s "$AQ_HOME/intake")
+	head -c $(( (size - 64) / 2 + 64 )) "$AQ_HOME/intake" | tail -c +65 |
+	    head -c 50 >>"$AQ_HOME/intake"
+	put_ok 3 -n three true
+	run --separate-stderr aq-status -l
+	assert_success
+	assert_equal "$(awk '{print $1}' <<<"$output" | tr '\n' ' ')" '1 2 3 '
+	run --separate-stderr aq-status --json 3
+	assert_json '[0].name' '"three"'
+}
+
+@test "an intake of a newer format is refused (69) and nothing is put" {
+	put_ok 1 true
+	run aq-status 1
+	# Format 2 in the header, its hash (FNV-1a of bytes 0-55) made right.
+	perl -e '
+		use Math::BigInt;
+		open(my $f, "+<", $ARGV[0]) or die;
+		read($f, my $b, 64) == 64 or die;
+		substr($b, 4, 4) = pack("N", 2);
+		my $h = Math::BigInt->from_hex("cbf29ce484222325");
+		my $m = Math::BigInt->new(2)->bpow(64);
+		for my $c (unpack("C56", $b)) {
+			$h = ($h->bxor($c) * Math::BigInt->from_hex("100000001b3"))->bmod($m);
+		}
+		my $x = substr("0" x 16 . $h->as_hex =~ s/^0x//r, -16);
+		substr($b, 56, 8) = pack("H16", $x);
+		seek($f, 0, 0);
+		print $f $b;
+	' "$AQ_HOME/intake"
+	run --separate-stderr aq-put true
+	assert_failure 69
+	assert_stderr_match "^aq-put: environment '.*' has format 2, newer than this aq \\(1\\)$"
+	[ "$(stat -c %s "$AQ_HOME/intake")" -eq 64 ]
+}
