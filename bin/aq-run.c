@@ -1612,6 +1612,19 @@ main(int argc, char *argv[])
 			}
 			title(0);
 		}
+		/*
+		 * A slot that freed meanwhile is filled before the ends are
+		 * written: the launcher may have news already.
+		 */
+		if (nends > 0 && nbusy < nslots && !stopping && !idle &&
+		    (count == 0 || started < count)) {
+			n = (size_t)nbusy;
+			launcher_read();
+			if ((size_t)nbusy < n) {
+				want = 1;
+				continue;
+			}
+		}
 		record_ends();
 		/* The fsync of what was written overlaps the new jobs. */
 		if (dirty && !synced && (rc = aq_sync_start(aq)) != AQ_OK)

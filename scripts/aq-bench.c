@@ -19,7 +19,8 @@
  *                           runs of it; print the median and 99th
  *                           percentile of each, in microseconds
  *   aq-bench rss CMD ...    run CMD; print the max RSS of it and its
- *                           descendants, in KiB
+ *                           descendants, and the largest private resident
+ *                           size of CMD itself, in KiB
  *
  * Not installed; it links the library the programs use.
  */
@@ -493,18 +494,59 @@ latency(const char *dir, int n)
 
 #define RSS_SECS	600	/* for the command to exit */
 
-/* Run a command; print the max RSS of it and its descendants, in KiB. */
+/* A field of /proc/PID/status, in KiB; -1 when unknown. */
+static long
+status_kib(pid_t pid, const char *field)
+{
+	char path[64], line[256];
+	size_t n = strlen(field);
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, field, n) == 0 && line[n] == ':') {
+			v = strtol(line + n + 1, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return v;
+}
+
+/*
+ * Run a command; print the max RSS of it and its descendants, and the
+ * largest private (anonymous) resident size of the command itself seen
+ * every 5 ms, in KiB.
+ */
 static void
 rss(char *argv[])
 {
 	posix_spawnattr_t attr;
 	struct rusage ru;
-	pid_t pid;
+	int64_t end;
+	long anon = 0, a;
+	pid_t pid, r;
+	int status;
 
 	block_sigchld(&attr);
 	pid = start(argv[0], NULL, &attr, argv);
-	check_status(argv[0], reap(pid, RSS_SECS, &ru));
-	printf("%ld\n", ru.ru_maxrss);
+	end = us() + (int64_t)RSS_SECS * 1000000;
+	while ((r = wait4(pid, &status, WNOHANG, &ru)) == 0) {
+		if ((a = status_kib(pid, "RssAnon")) > anon)
+			anon = a;
+		if (us() > end) {
+			kill(pid, SIGKILL);
+			errx(1, "%s did not exit within %d s", argv[0],
+			    RSS_SECS);
+		}
+		usleep(5000);
+	}
+	if (r == -1)
+		err(1, "wait4");
+	check_status(argv[0], status);
+	printf("%ld %ld\n", ru.ru_maxrss, anon);
 }
 
 /* Put n jobs of the argv job cmd in one transaction. */
