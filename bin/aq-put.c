@@ -150,6 +150,8 @@ int
 main(int argc, char *argv[])
 {
 	struct aq_job tmpl, *jobs = NULL;
+	char *quotas[AQ_QUOTAS_MAX + 1];
+	size_t nquotas = 0;
 	struct aq *aq;
 	const char *dir = NULL, *shell = NULL, *errstr;
 	char cwd[PATH_MAX], *argv_c[4];
@@ -158,6 +160,7 @@ main(int argc, char *argv[])
 	size_t i, n;
 
 	memset(&tmpl, 0, sizeof(tmpl));
+	memset(quotas, 0, sizeof(quotas));
 	while ((ch = getopt_long(argc, argv, "+bc:d:hn:p:Q:q:V", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
@@ -184,8 +187,13 @@ main(int argc, char *argv[])
 				errx(65, "bad priority '%s'", optarg);
 			break;
 		case 'Q':
-			/* Quotas come with aq-quota: none exists yet. */
-			errx(65, "unknown quota '%s'", optarg);
+			if (!aq_valid_name(optarg))
+				errx(65, "bad quota name '%s'", optarg);
+			if (nquotas == AQ_QUOTAS_MAX)
+				errx(65, "more than %d quotas", AQ_QUOTAS_MAX);
+			quotas[nquotas++] = optarg;
+			tmpl.quotas = quotas;
+			break;
 		case 'q':
 			if (!aq_valid_name(optarg))
 				errx(65, "bad queue name '%s'", optarg);

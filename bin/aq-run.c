@@ -75,13 +75,14 @@ static void __attribute__((noreturn))
 usage(int code)
 {
 	fprintf(code ? stderr : stdout,
-	    "usage: aq-run [-hvV] [--drain | -n count] [-d dir] [-i interval] "
-	    "[-j slots]\n"
-	    "              [-q queue]... [-u file] [--death duration] "
-	    "[--grace duration]\n"
-	    "              [--log file | --syslog] [--output-cap size] "
-	    "[--pidfile file]\n"
-	    "              [--ping duration]\n");
+	    "usage: aq-run [-hvV] [--drain | -n count] [-a name=slots[:glob]]... "
+	    "[-d dir]\n"
+	    "              [-i interval] [-j slots]"
+	    " [-q queue]... [-u file]\n"
+	    "              [--death duration] [--grace duration]"
+	    " [--log file | --syslog]\n"
+	    "              [--output-cap size] [--pidfile file] "
+	    "[--ping duration]\n");
 	exit(code);
 }
 
@@ -91,6 +92,7 @@ enum {
 };
 
 static const struct option longopts[] = {
+	{ "agent", required_argument, NULL, 'a' },
 	{ "death", required_argument, NULL, O_DEATH },
 	{ "dir", required_argument, NULL, 'd' },
 	{ "drain", no_argument, NULL, O_DRAIN },
@@ -111,8 +113,22 @@ static const struct option longopts[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
+/*
+ * A claim policy, zc.async's agent: its own slots, and a glob that a
+ * job's name must match.  -j N is one agent "main" of N slots, no glob.
+ */
+struct agent {
+	char		*spec;		/* NAME=SLOTS[:GLOB], as registered */
+	char		*name;
+	char		*filter;	/* NULL: any job */
+	int		 slots, busy;
+	int		 dry;		/* its last claim found nothing */
+	struct aq_claim_opts o;
+};
+
 /* A job running in a slot. */
 struct slot {
+	int		 agent;		/* whose slot it is */
 	struct aq_job	*job;		/* NULL: the slot is free */
 	pid_t		 pid;		/* 0: handed to the launcher; -1: not */
 	int		 pipe;		/* read end; -1 once at EOF */
@@ -127,7 +143,9 @@ struct slot {
 
 static struct aq	*aq;
 static struct aq_worker	 me;
-static struct aq_claim_opts copts;
+static struct aq_claim_opts copts;	/* what the agents share */
+static struct agent	*agents;
+static int		 nagents;
 static struct slot	*slots;
 static int		 nslots = 1, nbusy;
 static int		 verbose, use_syslog;
@@ -1050,9 +1068,11 @@ start(struct slot *s, struct aq_job *j)
 {
 	char path[PATH_MAX + 1], envbuf[PATH_MAX + 512], *cmd;
 	char **env = NULL;
-	int p[2] = { -1, -1 }, e, status;
+	int p[2] = { -1, -1 }, e, status, k;
 
+	k = s->agent;
 	memset(s, 0, sizeof(*s));
+	s->agent = k;
 	s->job = j;
 	s->pipe = -1;
 	s->pid = -1;
@@ -1390,6 +1410,45 @@ reap(void)
 	return aq_now();
 }
 
+/* Add the agent of "NAME=SLOTS[:GLOB]" (-a), or "main" of -j's slots. */
+static void
+agent_add(const char *spec)
+{
+	struct agent *a;
+	const char *eq = strchr(spec, '='), *errstr;
+	char *colon, *n;
+	int i;
+
+	if (eq == NULL || eq == spec)
+		errx(64, "bad agent '%s': NAME=SLOTS[:GLOB]", spec);
+	if ((agents = reallocarray(agents, (size_t)nagents + 1,
+	    sizeof(*agents))) == NULL)
+		err(75, "cannot add agent");
+	a = &agents[nagents];
+	memset(a, 0, sizeof(*a));
+	if ((a->spec = strdup(spec)) == NULL ||
+	    (a->name = strndup(spec, (size_t)(eq - spec))) == NULL ||
+	    (n = strdup(eq + 1)) == NULL)
+		err(75, "cannot add agent");
+	if ((colon = strchr(n, ':')) != NULL) {
+		*colon = '\0';
+		if (colon[1] == '\0')
+			errx(64, "bad agent '%s': an empty glob", spec);
+		if ((a->filter = strdup(colon + 1)) == NULL)
+			err(75, "cannot add agent");
+	}
+	if (!aq_valid_name(a->name))
+		errx(64, "bad agent name '%s'", a->name);
+	for (i = 0; i < nagents; i++)
+		if (strcmp(agents[i].name, a->name) == 0)
+			errx(64, "agent '%s' given twice", a->name);
+	a->slots = (int)strtonum(n, 1, MAX_SLOTS, &errstr);
+	if (errstr != NULL)
+		errx(64, "bad slot count '%s' of agent '%s'", n, a->name);
+	free(n);
+	nagents++;
+}
+
 static aq_time
 earliest(aq_time a, aq_time b)
 {
@@ -1411,7 +1470,7 @@ main(int argc, char *argv[])
 	const char **queues = NULL;
 	int64_t poll_i = 5 * AQ_SEC, ping_i = 30 * AQ_SEC, death_i = 60 * AQ_SEC;
 	long long count = 0;
-	int ch, rc, sfd, wfd, drain = 0, stopping = 0, killing = 0;
+	int ch, rc, sfd, wfd, drain = 0, stopping = 0, killing = 0, jset = 0;
 	int want = 1, idle = 0, i, nfd;
 	size_t nq = 0, taken, n;
 	aq_time now, next_poll, next_ping, next_due = 0, last_poll = 0;
@@ -1420,9 +1479,12 @@ main(int argc, char *argv[])
 	pid_t otherpid;
 
 	setproctitle_init(argc, argv, environ);
-	while ((ch = getopt_long(argc, argv, "d:hi:j:n:q:u:vV", longopts,
+	while ((ch = getopt_long(argc, argv, "a:d:hi:j:n:q:u:vV", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
+		case 'a':
+			agent_add(optarg);
+			break;
 		case 'd':
 			dir = optarg;
 			break;
@@ -1435,6 +1497,7 @@ main(int argc, char *argv[])
 			nslots = (int)strtonum(optarg, 1, MAX_SLOTS, &errstr);
 			if (errstr != NULL)
 				errx(64, "bad slot count '%s'", optarg);
+			jset = 1;
 			break;
 		case 'n':
 			count = strtonum(optarg, 1, LLONG_MAX, &errstr);
@@ -1444,6 +1507,11 @@ main(int argc, char *argv[])
 		case 'q':
 			if (!aq_valid_name(optarg))
 				errx(65, "bad queue name '%s'", optarg);
+			/* "*": every queue, and then nothing else. */
+			if (nq > 0 && (strcmp(optarg, "*") == 0 ||
+			    strcmp(queues[0], "*") == 0))
+				errx(64, "'*' serves every queue: no other "
+				    "with it");
 			if ((queues = reallocarray(queues, nq + 2,
 			    sizeof(*queues))) == NULL)
 				err(75, "cannot add queue");
@@ -1492,6 +1560,18 @@ main(int argc, char *argv[])
 		usage(64);
 	if (death_i <= ping_i)
 		errx(64, "the death interval must exceed the ping interval");
+	if (jset && nagents > 0)
+		errx(64, "-j and -a exclude each other: -j N is -a main=N");
+	if (nagents == 0) {
+		char spec[32];
+
+		snprintf(spec, sizeof(spec), "main=%d", nslots);
+		agent_add(spec);
+	}
+	for (nslots = 0, i = 0; i < nagents; i++)
+		nslots += agents[i].slots;
+	if (nslots > MAX_SLOTS)
+		errx(64, "more than %d slots", MAX_SLOTS);
 
 	/* Who we are. */
 	if (uuidpath == NULL && (uuidpath = getenv("AQ_UUID")) != NULL &&
@@ -1533,6 +1613,17 @@ main(int argc, char *argv[])
 	aq_uuid_format(me.uuid, uuidstr);
 	me.slots = nslots;
 	me.queues = queues;
+	{
+		const char **specs;
+
+		if ((specs = reallocarray(NULL, (size_t)nagents + 1,
+		    sizeof(*specs))) == NULL)
+			err(75, "cannot list agents");
+		for (i = 0; i < nagents; i++)
+			specs[i] = agents[i].spec;
+		specs[nagents] = NULL;
+		me.agents = specs;
+	}
 	me.poll_interval = poll_i;
 	me.ping_interval = ping_i;
 	me.death_interval = death_i;
@@ -1555,10 +1646,21 @@ main(int argc, char *argv[])
 	copts.lease = AQ_LEASE_WORKER;
 	copts.flags = AQ_CLAIM_NO_REAP;
 	memcpy(copts.owner, me.uuid, AQ_UUID_LEN);
+	for (i = 0; i < nagents; i++) {
+		agents[i].o = copts;
+		agents[i].o.filter = agents[i].filter;
+		agents[i].o.agent = agents[i].name;
+	}
 	if ((slots = calloc((size_t)nslots, sizeof(*slots))) == NULL ||
 	    (ends = calloc((size_t)nslots * 2, sizeof(*ends))) == NULL ||
 	    (pfd = calloc((size_t)nslots + 3, sizeof(*pfd))) == NULL)
 		err(75, "cannot allocate slots");
+	for (n = 0, i = 0; i < nagents; i++) {
+		int k;
+
+		for (k = 0; k < agents[i].slots; k++)
+			slots[n++].agent = i;
+	}
 	wfd = aq_watch(aq);
 	now = aq_now();
 	next_poll = now + poll_i;
@@ -1584,16 +1686,22 @@ main(int argc, char *argv[])
 			idle = 0;
 			dirty = 1;
 			last_poll = aq_now();
+			for (i = 0; i < nagents; i++)
+				agents[i].dry = 0;
+			next_due = 0;
 			for (i = 0; i < nslots && nbusy < nslots &&
 			    (count == 0 || started < count); i++) {
+				struct agent *a = &agents[slots[i].agent];
 				struct aq_job *j;
+				aq_time due;
 
-				if (slots[i].job != NULL)
+				if (slots[i].job != NULL || a->dry)
 					continue;
-				rc = aq_claim(aq, &copts, &j, &next_due);
+				rc = aq_claim(aq, &a->o, &j, &due);
 				if (rc == AQ_NO) {
-					idle = 1;
-					break;
+					a->dry = 1;
+					next_due = earliest(next_due, due);
+					continue;
 				}
 				if (rc != AQ_OK) {
 					logmsg(0, "cannot claim: %s",
@@ -1610,6 +1718,11 @@ main(int argc, char *argv[])
 				started++;
 				start(&slots[i], j);
 			}
+			/* Idle: nothing claimable for any agent with room. */
+			for (idle = 1, i = 0; i < nslots; i++)
+				if (slots[i].job == NULL &&
+				    !agents[slots[i].agent].dry)
+					idle = 0;
 			title(0);
 		}
 		/*

@@ -162,6 +162,14 @@ show_job(struct aq *aq, const struct aq_job *j)
 	if (j->cwd != NULL)
 		printf("%-10s %s\n", "directory:", j->cwd);
 	printf("%-10s %d\n", "priority:", (int)j->priority);
+	if (j->quotas != NULL && j->quotas[0] != NULL) {
+		size_t k;
+
+		printf("%-10s", "quotas:");
+		for (k = 0; j->quotas[k] != NULL; k++)
+			printf(" %s", j->quotas[k]);
+		printf("\n");
+	}
 	printf("%-10s %d\n", "attempt:", j->attempt);
 	if (j->interrupts > 0)
 		printf("%-10s %d\n", "interrupts:", j->interrupts);
@@ -186,6 +194,8 @@ show_job(struct aq *aq, const struct aq_job *j)
 		aq_uuid_format(j->worker, uuid);
 		printf("%-10s %s\n", "worker:", uuid);
 	}
+	if (j->agent != NULL)
+		printf("%-10s %s\n", "agent:", j->agent);
 	if (j->exit_code >= 0)
 		printf("%-10s %d\n", "exit:", j->exit_code);
 	if (j->signal > 0)
@@ -230,8 +240,76 @@ ago(aq_time t, aq_time now, char *buf, size_t size)
 	    size);
 }
 
+/* Print s as a JSON string. */
 static void
-worker_json(const struct aq_worker *w, aq_time now)
+json_str(const char *s)
+{
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+
+	if (aq_json_string(&buf, &len, &cap, s) == -1)
+		err(75, "cannot format '%s'", s);
+	fputs(buf, stdout);
+	free(buf);
+}
+
+/*
+ * The agents of w as JSON: name, slots, filter and the active jobs each
+ * claimed (a job records its agent).
+ */
+static void
+agents_json(struct aq *aq, const struct aq_worker *w)
+{
+	const char *const *av = w->agents, *mainonly[2];
+	char spec[64];
+	size_t i, k;
+	int first;
+
+	if (av == NULL) {
+		snprintf(spec, sizeof(spec), "main=%d", w->slots);
+		mainonly[0] = spec;
+		mainonly[1] = NULL;
+		av = mainonly;
+	}
+	printf(",\"agents\":[");
+	for (i = 0; av[i] != NULL; i++) {
+		const char *eq = strchr(av[i], '='), *colon;
+		char *name;
+
+		if (eq == NULL)
+			continue;
+		colon = strchr(eq, ':');
+		if ((name = strndup(av[i], (size_t)(eq - av[i]))) == NULL)
+			err(75, "cannot format worker");
+		printf("%s{\"name\":", i ? "," : "");
+		json_str(name);
+		printf(",\"slots\":%d,\"filter\":", atoi(eq + 1));
+		if (colon != NULL)
+			json_str(colon + 1);
+		else
+			printf("null");
+		printf(",\"active\":[");
+		for (first = 1, k = 0; k < w->nactive; k++) {
+			struct aq_job *j;
+
+			if (aq_get(aq, w->active[k], &j) != AQ_OK)
+				continue;
+			if ((j->agent == NULL ? strcmp(name, "main") == 0 :
+			    strcmp(j->agent, name) == 0)) {
+				printf("%s%llu", first ? "" : ",",
+				    (unsigned long long)j->id);
+				first = 0;
+			}
+			aq_job_free(j);
+		}
+		printf("]}");
+		free(name);
+	}
+	printf("]");
+}
+
+static void
+worker_json(struct aq *aq, const struct aq_worker *w, aq_time now)
 {
 	char uuid[40], t[64], *s = NULL;
 	size_t len = 0, cap = 0, i;
@@ -276,7 +354,9 @@ worker_json(const struct aq_worker *w, aq_time now)
 	printf("],\"active\":[");
 	for (i = 0; i < w->nactive; i++)
 		printf("%s%llu", i ? "," : "", (unsigned long long)w->active[i]);
-	printf("]}");
+	printf("]");
+	agents_json(aq, w);
+	printf("}");
 }
 
 static int
@@ -292,9 +372,10 @@ workers(struct aq *aq, int json)
 	if (json)
 		printf("[");
 	else if (n > 0)
-		printf("%-36s %-7s %-12s %7s %7s %9s %9s %5s %-12s %s\n",
-		    "UUID", "STATUS", "HOST", "PID", "UPTIME", "LAST-PING",
-		    "LAST-POLL", "SLOTS", "QUEUES", "ACTIVE");
+		printf("%-36s %-7s %-12s %7s %7s %9s %9s %5s %-12s %-12s "
+		    "%s\n", "UUID", "STATUS", "HOST", "PID", "UPTIME",
+		    "LAST-PING", "LAST-POLL", "SLOTS", "QUEUES", "AGENTS",
+		    "ACTIVE");
 	else
 		printf("no workers\n");
 	for (i = 0; i < n; i++) {
@@ -304,7 +385,7 @@ workers(struct aq *aq, int json)
 		if (json) {
 			if (i > 0)
 				printf(",");
-			worker_json(w, now);
+			worker_json(aq, w, now);
 			continue;
 		}
 		aq_uuid_format(w->uuid, uuid);
@@ -319,6 +400,11 @@ workers(struct aq *aq, int json)
 			printf("%s%s", k ? "," : "", w->queues[k]);
 		if (w->queues == NULL)
 			printf("%s", AQ_DEFAULT_QUEUE);
+		printf(" ");
+		for (k = 0; w->agents != NULL && w->agents[k] != NULL; k++)
+			printf("%s%s", k ? "," : "", w->agents[k]);
+		if (w->agents == NULL)
+			printf("main=%d", w->slots);
 		printf(" ");
 		for (k = 0; k < w->nactive; k++)
 			printf("%s%llu", k ? "," : "",
@@ -493,7 +579,8 @@ overview(struct aq *aq, int json)
 {
 	struct aq_overview ov;
 	struct aq_worker **ws;
-	size_t i, nw, nq;
+	struct aq_quota *quotas;
+	size_t i, nw, nq, nquotas;
 	int k, rc;
 
 	if ((rc = aq_overview(aq, &ov)) != AQ_OK)
@@ -512,18 +599,19 @@ overview(struct aq *aq, int json)
 			done += q->done[k];
 		if (!json) {
 			printf("%s pending %llu (ready %llu scheduled %llu "
-			    "held %llu) active %llu done %llu (",
+			    "held %llu quota %llu) active %llu done %llu (",
 			    q->name, (unsigned long long)pend,
 			    (unsigned long long)q->pending[AQ_READY],
 			    (unsigned long long)q->pending[AQ_SCHEDULED],
 			    (unsigned long long)q->pending[AQ_HELD],
+			    (unsigned long long)q->pending[AQ_QUOTA],
 			    (unsigned long long)q->active,
 			    (unsigned long long)done);
 			for (k = 1; k < AQ_NOUTCOMES; k++)
 				printf("%s%s %llu", k > 1 ? " " : "",
 				    aq_outcome_name((enum aq_outcome)k),
 				    (unsigned long long)q->done[k]);
-			printf(")\n");
+			printf(")%s\n", q->paused ? " paused" : "");
 			continue;
 		}
 		if (aq_json_string(&name, &len, &cap, q->name) == -1)
@@ -541,26 +629,46 @@ overview(struct aq *aq, int json)
 			printf(",\"%s\":%llu",
 			    aq_outcome_name((enum aq_outcome)k),
 			    (unsigned long long)q->done[k]);
-		printf("}");
+		printf(",\"paused\":%s}", q->paused ? "true" : "false");
 	}
 	nq = ov.nqueues;
 	aq_overview_free(&ov);
 	if ((rc = aq_workers(aq, &ws, &nw)) != AQ_OK)
 		return rc;
+	if ((rc = aq_quotas(aq, &quotas, &nquotas)) != AQ_OK) {
+		aq_workers_free(ws, nw);
+		return rc;
+	}
 	if (json) {
 		printf("},\"workers\":[");
 		for (i = 0; i < nw; i++) {
 			if (i > 0)
 				printf(",");
-			worker_json(ws[i], aq_now());
+			worker_json(aq, ws[i], aq_now());
 		}
-		printf("],\"quotas\":[],\"recoveries\":%llu}\n",
+		printf("],\"quotas\":[");
+		for (i = 0; i < nquotas; i++) {
+			printf("%s{\"name\":", i ? "," : "");
+			json_str(quotas[i].name);
+			printf(",\"size\":%llu,\"used\":%llu,"
+			    "\"waiting\":%llu}",
+			    (unsigned long long)quotas[i].size,
+			    (unsigned long long)quotas[i].used,
+			    (unsigned long long)quotas[i].waiting);
+		}
+		printf("],\"recoveries\":%llu}\n",
 		    (unsigned long long)aq_recoveries(aq));
 	} else {
 		size_t by[3] = { 0, 0, 0 };
 
 		if (nq == 0)
 			printf("no jobs\n");
+		for (i = 0; i < nquotas; i++)
+			printf("quota %s size %llu used %llu waiting %llu\n",
+			    quotas[i].name,
+			    (unsigned long long)quotas[i].size,
+			    (unsigned long long)quotas[i].used,
+			    (unsigned long long)quotas[i].waiting);
 		for (i = 0; i < nw; i++)
 			by[ws[i]->state]++;
 		if (nw > 0)
@@ -569,6 +677,7 @@ overview(struct aq *aq, int json)
 			    by[AQ_WORKER_DEAD]);
 	}
 	aq_workers_free(ws, nw);
+	free(quotas);
 	return AQ_OK;
 }
 

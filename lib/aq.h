@@ -58,11 +58,12 @@ enum aq_outcome {
 #define AQ_JOB_AT_MOST_ONCE	0x04	/* an interruption makes it lost */
 
 #define AQ_UUID_LEN	16
-#define AQ_NAME_MAX	255	/* queue and job names, in bytes */
+#define AQ_NAME_MAX	255	/* queue, job and quota names, in bytes */
+#define AQ_QUOTAS_MAX	16	/* quotas a job may name */
 
 /*
  * A job as stored.  aq_put() reads the fields a caller sets (argv, envp,
- * cwd, queue, name, priority, begin, deadline, timeout, retries,
+ * cwd, queue, name, priority, quotas, begin, deadline, timeout, retries,
  * retry_delay, flags); libaq sets the rest.  Jobs returned by libaq are
  * allocated as one block: free them with aq_job_free().
  */
@@ -98,6 +99,8 @@ struct aq_job {
 	int64_t		 output_size;	/* bytes the last run wrote */
 	int64_t		 output_cap;	/* bytes kept at most; 0: no cap */
 	int		 failures;	/* runs that ended failed or timeout */
+	char	       **quotas;	/* names, NULL-terminated, or NULL */
+	char		*agent;		/* the agent of the claim, or NULL */
 };
 
 /* How a claimed job ended, for aq_done(). */
@@ -112,11 +115,13 @@ struct aq_result {
 
 /* What to claim, for aq_claim(). */
 struct aq_claim_opts {
-	const char	*const *queues;	/* NULL: the default queue */
+	const char	*const *queues;	/* NULL: the default queue; "*": all */
 	size_t		 nqueues;
 	unsigned char	 owner[AQ_UUID_LEN];	/* the claimer */
 	int64_t		 lease;		/* usec; 0: AQ_LEASE_DEFAULT */
 	int		 flags;		/* AQ_CLAIM_* */
+	const char	*filter;	/* a glob on the job's name, or NULL */
+	const char	*agent;		/* recorded in the job, or NULL */
 };
 #define AQ_CLAIM_NO_REAP	0x01	/* the caller calls aq_reap() itself */
 #define AQ_LEASE_DEFAULT	(300 * AQ_SEC)
@@ -130,6 +135,15 @@ struct aq_queue_stat {
 	uint64_t	 pending[AQ_NREASONS];
 	uint64_t	 active;
 	uint64_t	 done[AQ_NOUTCOMES];
+	int		 paused;
+};
+
+/* A quota, for aq_quotas() and aq_quota_show(). */
+struct aq_quota {
+	char		 name[AQ_NAME_MAX + 1];
+	uint64_t	 size, used;
+	uint64_t	 waiting;	/* pending jobs that name it */
+	aq_time		 created;
 };
 
 struct aq_overview {
@@ -297,6 +311,9 @@ struct aq_worker {
 	int		 slots;
 	int64_t		 poll_interval, ping_interval, death_interval;
 	const char	*const *queues;	/* NULL-terminated; NULL: default */
+	/* Its claim policies, as aq-run's -a takes them: "NAME=SLOTS[:GLOB]",
+	 * NULL-terminated; NULL: one agent "main" of all the slots. */
+	const char	*const *agents;
 	uint64_t	*active;	/* ids of its active jobs (read only) */
 	size_t		 nactive;
 };
@@ -336,6 +353,50 @@ int		 aq_reap(struct aq *aq, size_t *dead, size_t *interrupted);
 int		 aq_workers(struct aq *aq, struct aq_worker ***list, size_t *n);
 void		 aq_workers_free(struct aq_worker **list, size_t n);
 const char	*aq_worker_state_name(enum aq_worker_state);
+
+/* ---- quota.c: counted resources ---- */
+
+/*
+ * Make quota name of the given size.  Errors: AQ_EINPUT (a bad name, or
+ * one that exists), as any write.
+ */
+int		 aq_quota_add(struct aq *aq, const char *name, uint64_t size);
+
+/*
+ * Resize quota name.  Running jobs are never stopped; growing it lets as
+ * many waiting jobs run.  Errors: AQ_ENOENT, AQ_EINPUT, as any write.
+ */
+int		 aq_quota_set(struct aq *aq, const char *name, uint64_t size);
+
+/*
+ * Remove quota name: jobs that name it ignore it from now on.  Errors:
+ * AQ_ENOENT, AQ_EINPUT, as any write.
+ */
+int		 aq_quota_rm(struct aq *aq, const char *name);
+
+/*
+ * Every quota, by name, with the pending jobs that name each.  Free the
+ * list with free(3).
+ */
+int		 aq_quotas(struct aq *aq, struct aq_quota **list, size_t *n);
+
+/*
+ * Quota name, the ids of the active jobs that hold it and of the pending
+ * jobs that name it, in id order; free both with free(3).  Errors:
+ * AQ_ENOENT, AQ_EINPUT.
+ */
+int		 aq_quota_show(struct aq *aq, const char *name,
+		    struct aq_quota *q, uint64_t **held, size_t *nheld,
+		    uint64_t **waiting, size_t *nwaiting);
+
+/* ---- queues ---- */
+
+/*
+ * Pause queue name (on non-zero) or resume it: a paused queue's jobs are
+ * not claimed; running ones go on.  Errors: AQ_ENOENT (no job was ever
+ * put in it), AQ_EINPUT, as any write.
+ */
+int		 aq_queue_pause(struct aq *aq, const char *name, int on);
 
 /* ---- statistics ---- */
 

@@ -41,7 +41,9 @@ enum {
 	T_OUTCOME, T_ATTEMPT, T_INTERRUPTS, T_EXIT, T_SIGNAL, T_WORKER,
 	T_STARTED, T_ENDED, T_LEASE, T_UTIME, T_STIME, T_MAXRSS, T_OUTSIZE,
 	T_OUTCAP, T_FAILURES,
-	T_LASTINT = T_FAILURES	/* integer tags run from T_PRIO to here */
+	T_LASTINT = T_FAILURES,	/* integer tags run from T_PRIO to here */
+	T_QUOTAS,		/* the quota names, each NUL-terminated */
+	T_AGENT			/* the agent that claimed it */
 };
 
 int
@@ -229,28 +231,27 @@ aq__sfield(struct aq__buf *b, int tag, const char *s)
 	return aq__field(b, tag, s, strlen(s) + 1);
 }
 
-/*
- * Encode job j.  Its argv comes from argvp (argvlen bytes, as a decoded
- * record has it) or, when argvp is NULL, from j->argv.
- */
-int
-aq__job_encode(const struct aq_job *j, const char *argvp, size_t argvlen,
-    uint64_t envkey, struct aq__buf *b)
+/* Strings, each NUL-terminated, one after the other. */
+static int
+join(char *const *v, struct aq__buf *b)
 {
-	struct aq__buf av = { NULL, 0, 0 };
-	unsigned char ek[8];
-	int i, r = 0;
+	size_t i;
 
-	if (argvp == NULL) {
-		for (i = 0; j->argv[i] != NULL; i++)
-			if (aq__buf_put(&av, j->argv[i],
-			    strlen(j->argv[i]) + 1) == -1)
-				r = -1;
-		argvp = (const char *)av.p;
-		argvlen = av.len;
-	}
+	for (i = 0; v != NULL && v[i] != NULL; i++)
+		if (aq__buf_put(b, v[i], strlen(v[i]) + 1) == -1)
+			return -1;
+	return 0;
+}
+
+static int
+encode(const struct aq_job *j, const char *argvp, size_t argvlen,
+    const char *quotasp, size_t quotaslen, uint64_t envkey, struct aq__buf *b)
+{
+	unsigned char ek[8];
+
 	aq__be64(ek, envkey);
-	if (r == -1 ||
+	if ((quotaslen > 0 && aq__field(b, T_QUOTAS, quotasp, quotaslen) ==
+	    -1) || aq__sfield(b, T_AGENT, j->agent) == -1 ||
 	    aq__sfield(b, T_QUEUE, j->queue) == -1 ||
 	    aq__sfield(b, T_NAME, j->name) == -1 ||
 	    aq__field(b, T_ARGV, argvp, argvlen) == -1 ||
@@ -281,9 +282,42 @@ aq__job_encode(const struct aq_job *j, const char *argvp, size_t argvlen,
 	    aq__ifield(b, T_OUTSIZE, j->output_size) == -1 ||
 	    aq__ifield(b, T_OUTCAP, j->output_cap) == -1 ||
 	    aq__ifield(b, T_FAILURES, j->failures) == -1)
+		return -1;
+	return 0;
+}
+
+/*
+ * Encode job j.  Its argv comes from argvp (argvlen bytes, as a decoded
+ * record has it) or, when argvp is NULL, from j->argv; its quotas from
+ * j->quotas.
+ */
+int
+aq__job_encode(const struct aq_job *j, const char *argvp, size_t argvlen,
+    uint64_t envkey, struct aq__buf *b)
+{
+	struct aq__buf av = { NULL, 0, 0 }, qv = { NULL, 0, 0 };
+	int r = 0;
+
+	if (argvp == NULL) {
+		r = join(j->argv, &av);
+		argvp = (const char *)av.p;
+		argvlen = av.len;
+	}
+	if (r == -1 || join(j->quotas, &qv) == -1 ||
+	    encode(j, argvp, argvlen, (const char *)qv.p, qv.len, envkey,
+	    b) == -1)
 		r = -1;
 	aq__free(av.p);
+	aq__free(qv.p);
 	return r;
+}
+
+/* Encode a decoded record r, with the changes made to r->j. */
+int
+aq__rec_encode(const struct aq__rec *r, struct aq__buf *b)
+{
+	return encode(&r->j, r->argvp, r->argvlen, r->quotasp, r->quotaslen,
+	    r->envkey, b);
 }
 
 /* A string field must end in its NUL: a record is never trusted. */
@@ -343,6 +377,28 @@ aq__job_decode(const void *rec, size_t len, struct aq__rec *r)
 			break;
 		case T_CWD:
 			if ((j->cwd = (char *)sval(p, n)) == NULL)
+				return -1;
+			break;
+		case T_QUOTAS: {
+			const char *q = (const char *)p;
+			size_t k = 0;
+
+			if (n == 0 || p[n - 1] != '\0')
+				return -1;
+			r->quotasp = q;
+			r->quotaslen = n;
+			while (q < (const char *)p + n) {
+				if (k == AQ_QUOTAS_MAX)
+					return -1;
+				r->qv[k++] = q;
+				q += strlen(q) + 1;
+			}
+			r->qv[k] = NULL;
+			j->quotas = (char **)r->qv;
+			break;
+		}
+		case T_AGENT:
+			if ((j->agent = (char *)sval(p, n)) == NULL)
 				return -1;
 			break;
 		case T_PRIO: j->priority = (int32_t)iv; break;
@@ -416,16 +472,19 @@ aq__job_pack(const struct aq__rec *r, const void *envblob, size_t envlen)
 	const struct aq_job *s = &r->j;
 	size_t nargv = count_strings(r->argvp, r->argvlen);
 	size_t nenv = envblob ? count_strings(envblob, envlen) : 0;
+	size_t nquotas = count_strings(r->quotasp, r->quotaslen);
 	size_t lq = strlen(s->queue) + 1;
 	size_t ln = s->name ? strlen(s->name) + 1 : 0;
 	size_t lc = s->cwd ? strlen(s->cwd) + 1 : 0;
+	size_t la = s->agent ? strlen(s->agent) + 1 : 0;
 	size_t size, i;
 	struct aq_job *j;
 	char *p, **v;
 
 	size = align8(sizeof(*j)) + (nargv + 1) * sizeof(char *) +
 	    (envblob ? (nenv + 1) * sizeof(char *) : 0) +
-	    lq + ln + lc + r->argvlen + envlen;
+	    (nquotas + 1) * sizeof(char *) +
+	    lq + ln + lc + la + r->argvlen + r->quotaslen + envlen;
 	if ((j = aq__malloc(size)) == NULL)
 		return NULL;
 	*j = *s;
@@ -437,7 +496,20 @@ aq__job_pack(const struct aq__rec *r, const void *envblob, size_t envlen)
 		j->envp = v;
 		v += nenv + 1;
 	}
+	j->quotas = v;
+	v += nquotas + 1;
 	p = (char *)v;
+	if (la) {
+		j->agent = memcpy(p, s->agent, la);
+		p += la;
+	}
+	if (r->quotaslen > 0)
+		memcpy(p, r->quotasp, r->quotaslen);
+	for (i = 0; i < nquotas; i++) {
+		j->quotas[i] = p;
+		p += strlen(p) + 1;
+	}
+	j->quotas[nquotas] = NULL;
 	j->queue = memcpy(p, s->queue, lq);
 	p += lq;
 	if (ln) {

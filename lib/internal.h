@@ -40,6 +40,15 @@
 #define K_WORKER	'W'
 #define K_STATS		'M'
 #define K_INTAKE	'I'
+#define K_QUOTA		'U'
+#define K_HOLDER	'H'
+#define K_PARK		'Z'
+
+/* The flags of a queue record. */
+#define AQ__QUEUE_PAUSED	0x01
+
+/* Job flags of libaq's own, beside the AQ_JOB_* of aq.h. */
+#define AQ__JOB_HEAD	0x100	/* interrupted: first in its queue */
 
 /* What an ingest moved, to cut off the intake once it is on disk. */
 struct aq__cut {
@@ -137,16 +146,21 @@ size_t	 aq__key_lease(unsigned char *, aq_time lease, uint64_t id);
 size_t	 aq__key_owner(unsigned char *, const unsigned char *owner,
 	    uint64_t id);
 #define AQ__KEY_MAX	(1 + AQ_NAME_MAX + 1 + 4 + 8 + 8)
+/* Any key of aq.db fits: a cursor walking past its range meets others. */
+#define AQ__ANYKEY_MAX	1024
 
 /*
  * A decoded job record points into the record bytes; aq__job_pack()
  * turns it into one malloc'd struct aq_job.
  */
 struct aq__rec {
-	struct aq_job	 j;
+	struct aq_job	 j;		/* j.quotas points at qv */
 	const char	*argvp;	size_t argvlen;
+	const char	*quotasp; size_t quotaslen;
 	uint64_t	 envkey;
+	const char	*qv[AQ_QUOTAS_MAX + 1];
 };
+int	 aq__rec_encode(const struct aq__rec *, struct aq__buf *);
 int	 aq__job_encode(const struct aq_job *, const char *argvp,
 	    size_t argvlen, uint64_t envkey, struct aq__buf *);
 int	 aq__job_decode(const void *, size_t, struct aq__rec *);
@@ -177,6 +191,18 @@ int	 aq__insert_jobs(struct aq *, DB_TXN *, struct aq_job **, size_t,
 int	 aq__next_id(struct aq *, DB_TXN *, uint64_t *);
 int	 aq__load_u64(struct aq *, DB_TXN *, unsigned char, int, uint64_t *);
 int	 aq__store_u64(struct aq *, DB_TXN *, unsigned char, uint64_t);
+
+/* ---- quota.c ---- */
+int	 aq__quota_full(struct aq *, DB_TXN *, const struct aq_job *,
+	    const char **full);
+int	 aq__quota_known(struct aq *, DB_TXN *, const struct aq_job *);
+int	 aq__quota_take(struct aq *, DB_TXN *, const struct aq_job *);
+int	 aq__quota_park(struct aq *, DB_TXN *, const char *name,
+	    const unsigned char *rk, size_t rn, const char *jobname);
+int	 aq__quota_release(struct aq *, DB_TXN *, const struct aq_job *,
+	    int *freed);
+int	 aq__quota_blocked(struct aq *, DB_TXN *, const struct aq_job *);
+size_t	 aq__job_rkey(const struct aq_job *, unsigned char *);
 
 /* ---- sync.c ---- */
 int	 aq__sync_stop(struct aq *);

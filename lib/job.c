@@ -18,6 +18,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fnmatch.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,8 @@
 #define MAX_INTERRUPTS	9	/* zc.async's default */
 #define PROMOTE_MAX	256	/* scheduled jobs moved per claim */
 #define EXPIRE_MAX	16	/* run-out leases handled per claim */
+#define CLAIM_TRIES	1000	/* entries passed over (parked) per claim */
+#define FILTER_SCAN	256	/* ready jobs an agent's filter looks at */
 
 #define DBT_INIT(d, p, n) do {				\
 	memset(&(d), 0, sizeof(d));			\
@@ -89,8 +92,8 @@ store(struct aq *aq, DB_TXN *txn, const struct aq_job *j,
 	unsigned char k[9];
 	int ret;
 
-	if (aq__job_encode(j, r ? r->argvp : NULL, r ? r->argvlen : 0,
-	    r ? r->envkey : envkey, &b) == -1) {
+	if ((r != NULL ? aq__rec_encode(r, &b) :
+	    aq__job_encode(j, NULL, 0, envkey, &b)) == -1) {
 		aq__free(b.p);
 		return ENOMEM;
 	}
@@ -99,32 +102,57 @@ store(struct aq *aq, DB_TXN *txn, const struct aq_job *j,
 	return ret;
 }
 
-/* The index entry that makes a pending job claimable (or due later). */
+/* The key of job j in the ready index: interrupted jobs come first. */
+size_t
+aq__job_rkey(const struct aq_job *j, unsigned char *rk)
+{
+	return aq__key_ready(rk, j->queue, j->priority,
+	    (j->flags & AQ__JOB_HEAD) ? INT64_MIN : j->begin, j->id);
+}
+
+/*
+ * The index entry that makes a pending job claimable: 'R', with the job's
+ * name for the agents' filters; or 'S' while it is due later, holding its
+ * 'R' key and name; or 'Z' behind a full quota; or none while held.
+ */
 static int
 index_pending(struct aq *aq, DB_TXN *txn, const struct aq_job *j,
-    aq_time rbegin, aq_time now)
+    aq_time now)
 {
-	unsigned char rk[AQ__KEY_MAX], sk[17];
-	size_t rn;
+	unsigned char rk[AQ__KEY_MAX], sk[17], sv[AQ__KEY_MAX + AQ_NAME_MAX];
+	const char *name = j->name ? j->name : "", *full;
+	size_t rn, nn = strlen(name);
+	int ret;
 
 	if (j->flags & AQ_JOB_HOLD)
 		return 0;
-	rn = aq__key_ready(rk, j->queue, j->priority, rbegin, j->id);
-	if (j->begin > now)
+	rn = aq__job_rkey(j, rk);
+	if (j->begin > now) {
+		memcpy(sv, rk, rn);
+		memcpy(sv + rn, name, nn);
 		return dbput(aq, txn, sk, aq__key_sched(sk, j->begin, j->id),
-		    rk, rn);
-	return dbput(aq, txn, rk, rn, NULL, 0);
+		    sv, rn + nn);
+	}
+	if (j->quotas != NULL) {
+		if ((ret = aq__quota_full(aq, txn, j, &full)) != 0)
+			return ret;
+		if (full != NULL)
+			return aq__quota_park(aq, txn, full, rk, rn, name);
+	}
+	return dbput(aq, txn, rk, rn, name, nn);
 }
 
+/* An active job stops being so: its lease, its owner, its quota slots. */
 static int
 unindex_active(struct aq *aq, DB_TXN *txn, const struct aq_job *j)
 {
 	unsigned char k[1 + AQ_UUID_LEN + 8];
 	int ret;
 
-	if ((ret = dbdel(aq, txn, k, aq__key_lease(k, j->lease, j->id))) != 0)
+	if ((ret = dbdel(aq, txn, k, aq__key_lease(k, j->lease, j->id))) != 0 ||
+	    (ret = dbdel(aq, txn, k, aq__key_owner(k, j->worker, j->id))) != 0)
 		return ret;
-	return dbdel(aq, txn, k, aq__key_owner(k, j->worker, j->id));
+	return aq__quota_release(aq, txn, j, NULL);
 }
 
 /* ---- put ---- */
@@ -211,19 +239,22 @@ insert(struct aq *aq, DB_TXN *txn, struct aq_job *j, aq_time now,
 		data.flags = DB_DBT_PARTIAL;
 		ret = aq->db->get(aq->db, txn, &key, &data, 0);
 		if (ret == DB_NOTFOUND) {
-			unsigned char v[8];
+			unsigned char v[12];
 
 			aq__be64(v, (uint64_t)now);
-			ret = dbput(aq, txn, qk, qn + 1, v, 8);
+			aq__be32(v + 8, 0);
+			ret = dbput(aq, txn, qk, qn + 1, v, 12);
 		}
 		if (ret != 0)
 			return ret;
 		st->lastq = j->queue;
 	}
 	aq__job_new(j);
+	if (j->quotas != NULL && (ret = aq__quota_known(aq, txn, j)) != 0)
+		return ret;
 	if ((ret = store(aq, txn, j, NULL, st->envkey)) != 0)
 		return ret;
-	return index_pending(aq, txn, j, j->begin, now);
+	return index_pending(aq, txn, j, now);
 }
 
 /*
@@ -313,6 +344,21 @@ aq__insert_jobs(struct aq *aq, DB_TXN *txn, struct aq_job **jobs, size_t n,
 	return raise_next(aq, txn, top + 1);
 }
 
+/* Every quota the jobs name exists. */
+static int
+known_op(struct aq *aq, DB_TXN *txn, void *arg)
+{
+	struct put_arg *a = arg;
+	size_t i;
+	int ret;
+
+	for (i = 0; i < a->n; i++)
+		if (a->jobs[i].quotas != NULL &&
+		    (ret = aq__quota_known(aq, txn, &a->jobs[i])) != 0)
+			return ret;
+	return 0;
+}
+
 static int
 put_op(struct aq *aq, DB_TXN *txn, void *arg)
 {
@@ -337,8 +383,8 @@ aq_put(struct aq *aq, struct aq_job *jobs, size_t n)
 {
 	struct put_arg a;
 	uint64_t first;
-	size_t i;
-	int rc;
+	size_t i, k;
+	int rc, checked = 0;
 
 	if (n == 0)
 		return AQ_OK;
@@ -349,7 +395,7 @@ aq_put(struct aq *aq, struct aq_job *jobs, size_t n)
 			return aq__err(AQ_EINPUT, "empty command");
 		if (j->queue == NULL)
 			j->queue = (char *)AQ_DEFAULT_QUEUE;
-		if (!aq_valid_name(j->queue))
+		if (!aq_valid_name(j->queue) || strcmp(j->queue, "*") == 0)
 			return aq__err(AQ_EINPUT, "bad queue name '%s'",
 			    j->queue);
 		if (j->name != NULL && !aq_valid_name(j->name))
@@ -357,10 +403,29 @@ aq_put(struct aq *aq, struct aq_job *jobs, size_t n)
 		if (j->timeout < 0 || j->retry_delay < 0 || j->retries < 0)
 			return aq__err(AQ_EINPUT, "negative timeout, retry "
 			    "count or retry delay");
+		for (k = 0; j->quotas != NULL && j->quotas[k] != NULL; k++) {
+			if (!aq_valid_name(j->quotas[k]))
+				return aq__err(AQ_EINPUT, "bad quota name "
+				    "'%s'", j->quotas[k]);
+			if (k == AQ_QUOTAS_MAX)
+				return aq__err(AQ_EINPUT, "more than %d "
+				    "quotas", AQ_QUOTAS_MAX);
+		}
+		if (k > 0)
+			checked = 1;
 	}
 	a.now = aq_now();
-	/* Small puts go to the intake, without joining the environment. */
-	if ((rc = aq__intake_put(aq, jobs, n, a.now)) != AQ__FALLBACK)
+	/*
+	 * Small puts go to the intake, without joining the environment;
+	 * quotas must be known, which only the database can tell.
+	 */
+	if (!checked &&
+	    (rc = aq__intake_put(aq, jobs, n, a.now)) != AQ__FALLBACK)
+		return rc;
+	/* Refused before an id is given: a bad put changes nothing. */
+	a.jobs = jobs;
+	a.n = n;
+	if (checked && (rc = aq__run(aq, known_op, &a, 0)) != AQ_OK)
 		return rc;
 	if ((rc = aq__intake_reserve(aq, n, &first)) != AQ_OK)
 		return rc;
@@ -385,12 +450,23 @@ struct claim_arg {
 	aq_time		 now;
 	aq_time		 next;
 	int		 changed;	/* wrote something on the way */
+	int		 more;		/* stopped before the end */
 };
+
+static int	peekv(struct aq *, DB_TXN *, const unsigned char *, size_t,
+		    unsigned char *, size_t *, void *, size_t, size_t *);
 
 /* First key at or after prefix k (kn bytes), read without keeping locks. */
 static int
 peek(struct aq *aq, DB_TXN *txn, const unsigned char *k, size_t kn,
     unsigned char *out, size_t *outn, void *val, size_t *valn)
+{
+	return peekv(aq, txn, k, kn, out, outn, val, AQ__KEY_MAX, valn);
+}
+
+static int
+peekv(struct aq *aq, DB_TXN *txn, const unsigned char *k, size_t kn,
+    unsigned char *out, size_t *outn, void *val, size_t valcap, size_t *valn)
 {
 	DBC *c;
 	DBT key, data;
@@ -407,7 +483,7 @@ peek(struct aq *aq, DB_TXN *txn, const unsigned char *k, size_t kn,
 	key.flags = DB_DBT_USERMEM;
 	if (val != NULL) {
 		data.data = val;
-		data.ulen = AQ__KEY_MAX;
+		data.ulen = (u_int32_t)valcap;
 		data.flags = DB_DBT_USERMEM;
 	} else
 		data.flags = DB_DBT_PARTIAL;
@@ -427,13 +503,13 @@ static int
 promote(struct aq *aq, DB_TXN *txn, aq_time now, aq_time *next,
     int *changed)
 {
-	unsigned char p = K_SCHED, k[AQ__KEY_MAX], v[AQ__KEY_MAX];
-	size_t kn, vn;
+	unsigned char p = K_SCHED, k[AQ__KEY_MAX], v[AQ__KEY_MAX + AQ_NAME_MAX];
+	size_t kn, vn, rn;
 	int i, ret;
 
 	*next = 0;
 	for (i = 0; i < PROMOTE_MAX; i++) {
-		ret = peek(aq, txn, &p, 1, k, &kn, v, &vn);
+		ret = peekv(aq, txn, &p, 1, k, &kn, v, sizeof(v), &vn);
 		if (ret == DB_NOTFOUND)
 			return 0;
 		if (ret != 0)
@@ -442,8 +518,12 @@ promote(struct aq *aq, DB_TXN *txn, aq_time now, aq_time *next,
 			*next = (aq_time)(aq__get64(k + 1) ^ ((uint64_t)1 << 63));
 			return 0;
 		}
+		/* The value: the job's ready key, then its name. */
+		rn = vn > 1 ? strnlen((char *)v + 1, vn - 1) + 22 : 0;
+		if (rn > vn)
+			return aq__err(AQ_EINTERNAL, "corrupt schedule entry");
 		if ((ret = dbdel(aq, txn, k, kn)) != 0 ||
-		    (ret = dbput(aq, txn, v, vn, NULL, 0)) != 0)
+		    (ret = dbput(aq, txn, v, rn, v + rn, vn - rn)) != 0)
 			return ret;
 		*changed = 1;
 	}
@@ -481,7 +561,8 @@ requeue(struct aq *aq, DB_TXN *txn, struct aq__rec *r, aq_time now)
 		r->j.begin = 0;
 	if ((ret = store(aq, txn, &r->j, r, 0)) != 0)
 		return ret;
-	return index_pending(aq, txn, &r->j, INT64_MIN, now);
+	r->j.flags |= AQ__JOB_HEAD;	/* first in line again */
+	return index_pending(aq, txn, &r->j, now);
 }
 
 /* A claimer's lease ran out. */
@@ -559,6 +640,144 @@ expire(struct aq *aq, DB_TXN *txn, aq_time now, int *changed)
 	return 0;
 }
 
+/* Whether queue q (NUL-terminated in k + 1) is paused. */
+static int
+paused(struct aq *aq, DB_TXN *txn, const char *q)
+{
+	unsigned char k[1 + AQ_NAME_MAX + 1], v[12];
+	size_t qn = strlen(q);
+	DBT key, data;
+
+	k[0] = K_QUEUE;
+	memcpy(k + 1, q, qn);
+	DBT_INIT(key, k, qn + 1);
+	memset(&data, 0, sizeof(data));
+	data.data = v;
+	data.ulen = sizeof(v);
+	data.flags = DB_DBT_USERMEM;
+	if (aq->db->get(aq->db, txn, &key, &data, 0) != 0 || data.size < 12)
+		return 0;
+	return (aq__get32(v + 8) & AQ__QUEUE_PAUSED) != 0;
+}
+
+/*
+ * The first ready key of queue q that the filter accepts (NULL: any),
+ * into out.  A filter looks at FILTER_SCAN jobs at most: further jobs
+ * wait until those ahead of them have gone.  DB_NOTFOUND if none.
+ */
+static int
+head(struct aq *aq, DB_TXN *txn, const char *q, const char *filter,
+    unsigned char *out, size_t *outn)
+{
+	unsigned char pre[1 + AQ_NAME_MAX + 1], k[AQ__ANYKEY_MAX];
+	char name[AQ_NAME_MAX + 1];
+	size_t qn = strlen(q);
+	DBT key, data;
+	DBC *c;
+	int ret, r2, i, flag = DB_SET_RANGE;
+
+	pre[0] = K_READY;
+	memcpy(pre + 1, q, qn + 1);
+	if (filter == NULL)
+		return peek(aq, txn, pre, qn + 2, out, outn, NULL, NULL);
+	if ((ret = aq->db->cursor(aq->db, txn, &c, DB_READ_COMMITTED)) != 0)
+		return ret;
+	memset(&key, 0, sizeof(key));
+	memset(&data, 0, sizeof(data));
+	memcpy(k, pre, qn + 2);
+	key.data = k;
+	key.size = (u_int32_t)(qn + 2);
+	key.ulen = sizeof(k);
+	key.flags = DB_DBT_USERMEM;
+	data.data = name;
+	data.ulen = sizeof(name) - 1;
+	data.dlen = sizeof(name) - 1;
+	data.flags = DB_DBT_USERMEM | DB_DBT_PARTIAL;
+	for (i = 0, ret = DB_NOTFOUND; i < FILTER_SCAN; i++) {
+		if ((ret = c->get(c, &key, &data, flag)) != 0)
+			break;
+		flag = DB_NEXT;
+		if (key.size < qn + 2 || key.size > AQ__KEY_MAX ||
+		    memcmp(k, pre, qn + 2) != 0) {
+			ret = DB_NOTFOUND;
+			break;
+		}
+		name[data.size] = '\0';
+		if (fnmatch(filter, name, 0) == 0) {
+			memcpy(out, k, key.size);
+			*outn = key.size;
+			break;
+		}
+		ret = DB_NOTFOUND;
+	}
+	if ((r2 = c->close(c)) != 0 && ret == 0)
+		ret = r2;
+	return ret;
+}
+
+/* Keep the best of the heads: same tail layout after the queue name. */
+static void
+best_of(const unsigned char *k, size_t kn, size_t qn, unsigned char *best,
+    size_t *bn, size_t *bq)
+{
+	if (*bn == 0 || memcmp(k + qn + 2, best + *bq, 20) < 0) {
+		memcpy(best, k, kn);
+		*bn = kn;
+		*bq = qn + 2;
+	}
+}
+
+/* The best head of every queue ("*") that is not paused. */
+static int
+head_all(struct aq *aq, DB_TXN *txn, const char *filter, unsigned char *best,
+    size_t *bn, size_t *bq)
+{
+	unsigned char k[AQ__KEY_MAX], qk[AQ__ANYKEY_MAX], v[12];
+	char q[AQ_NAME_MAX + 1];
+	DBT key, data;
+	DBC *c;
+	size_t kn;
+	int ret, r2, flag = DB_SET_RANGE;
+
+	if ((ret = aq->db->cursor(aq->db, txn, &c, DB_READ_COMMITTED)) != 0)
+		return ret;
+	memset(&key, 0, sizeof(key));
+	memset(&data, 0, sizeof(data));
+	qk[0] = K_QUEUE;
+	key.data = qk;
+	key.size = 1;
+	key.ulen = sizeof(qk);
+	key.flags = DB_DBT_USERMEM;
+	data.data = v;
+	data.ulen = sizeof(v);
+	data.dlen = sizeof(v);
+	data.flags = DB_DBT_USERMEM | DB_DBT_PARTIAL;
+	for (;;) {
+		ret = c->get(c, &key, &data, flag);
+		flag = DB_NEXT;
+		if (ret == DB_NOTFOUND || (ret == 0 && qk[0] != K_QUEUE)) {
+			ret = 0;
+			break;
+		}
+		if (ret != 0)
+			break;
+		if (key.size < 2 || key.size > AQ_NAME_MAX + 1)
+			continue;
+		if (data.size >= 12 && (aq__get32(v + 8) & AQ__QUEUE_PAUSED))
+			continue;
+		memcpy(q, qk + 1, key.size - 1);
+		q[key.size - 1] = '\0';
+		if ((ret = head(aq, txn, q, filter, k, &kn)) == DB_NOTFOUND)
+			continue;
+		if (ret != 0)
+			break;
+		best_of(k, kn, key.size - 1, best, bn, bq);
+	}
+	if ((r2 = c->close(c)) != 0 && ret == 0)
+		ret = r2;
+	return ret;
+}
+
 static int
 claim_op(struct aq *aq, DB_TXN *txn, void *arg)
 {
@@ -567,16 +786,19 @@ claim_op(struct aq *aq, DB_TXN *txn, void *arg)
 	const struct aq_claim_opts *o = a->o;
 	const char *const *qs = o->queues ? o->queues : defq;
 	size_t nq = o->queues ? o->nqueues : 1;
-	unsigned char best[AQ__KEY_MAX], k[AQ__KEY_MAX], pre[AQ_NAME_MAX + 2];
-	size_t bn = 0, bq = 0, kn, qn, i;
-	int tries, ret;
+	unsigned char best[AQ__KEY_MAX], k[AQ__KEY_MAX];
+	char jname[AQ_NAME_MAX + 1];
+	size_t bn = 0, bq = 0, kn, i;
+	int tries, all = 0, ret;
 
 	/*
-	 * Nothing claimed still commits: promotions, interruptions and
-	 * expiries made on the way must stay.  res[0] 0 says "none".
+	 * Nothing claimed still commits: promotions, interruptions,
+	 * expiries and parkings made on the way must stay.  res[0] 0 says
+	 * "none".
 	 */
 	aq->res[0] = aq->res[1] = 0;
 	a->changed = 0;
+	a->more = 0;
 	if ((ret = promote(aq, txn, a->now, &a->next, &a->changed)) != 0 ||
 	    (ret = expire(aq, txn, a->now, &a->changed)) != 0)
 		return ret;
@@ -589,38 +811,44 @@ claim_op(struct aq *aq, DB_TXN *txn, void *arg)
 	    (ret = aq__worker_alive(aq, txn, o->owner, a->now,
 	    &a->changed)) != 0)
 		return ret;
-	for (tries = 0; tries < 1000; tries++) {
+	for (i = 0; i < nq; i++)
+		if (strcmp(qs[i], "*") == 0)
+			all = 1;
+	for (tries = 0; tries < CLAIM_TRIES; tries++) {
+		const char *full;
 		struct aq__rec r;
 		DBT key, data;
 		uint64_t id;
 
 		bn = 0;
-		for (i = 0; i < nq; i++) {
-			qn = strlen(qs[i]);
-			pre[0] = K_READY;
-			memcpy(pre + 1, qs[i], qn + 1);
-			ret = peek(aq, txn, pre, qn + 2, k, &kn, NULL, NULL);
+		if (all && (ret = head_all(aq, txn, o->filter, best, &bn,
+		    &bq)) != 0)
+			return ret;
+		for (i = 0; !all && i < nq; i++) {
+			size_t qn = strlen(qs[i]);
+
+			if (paused(aq, txn, qs[i]))
+				continue;
+			ret = head(aq, txn, qs[i], o->filter, k, &kn);
 			if (ret == DB_NOTFOUND)
 				continue;
 			if (ret != 0)
 				return ret;
-			/* Same tail layout after the queue: compare it. */
-			if (bn == 0 || memcmp(k + qn + 2, best + bq, 20) < 0) {
-				memcpy(best, k, kn);
-				bn = kn;
-				bq = qn + 2;
-			}
+			best_of(k, kn, qn, best, &bn, &bq);
 		}
 		if (bn == 0)	/* abort (no fsync) unless we wrote */
 			return a->changed ? AQ_OK : AQ_NO;
 		DBT_INIT(key, best, bn);
 		memset(&data, 0, sizeof(data));
-		data.flags = DB_DBT_PARTIAL;
+		data.data = jname;
+		data.ulen = sizeof(jname) - 1;
+		data.flags = DB_DBT_USERMEM;
 		ret = aq->db->get(aq->db, txn, &key, &data, DB_RMW);
 		if (ret == DB_NOTFOUND)
 			continue;	/* another claimer took it */
 		if (ret != 0 || (ret = dbdel(aq, txn, best, bn)) != 0)
 			return ret;
+		jname[data.size] = '\0';
 		a->changed = 1;
 		id = aq__get64(best + bn - 8);
 		if ((ret = load(aq, txn, id, 1, &r, &data)) < 0 || ret > 1)
@@ -640,9 +868,22 @@ claim_op(struct aq *aq, DB_TXN *txn, void *arg)
 				return ret;
 			continue;
 		}
+		/* A quota full now: wait behind it, out of the way. */
+		if (r.j.quotas != NULL) {
+			if ((ret = aq__quota_full(aq, txn, &r.j, &full)) != 0)
+				return ret;
+			if (full != NULL) {
+				if ((ret = aq__quota_park(aq, txn, full, best,
+				    bn, jname)) != 0)
+					return ret;
+				continue;
+			}
+		}
 		r.j.state = AQ_ACTIVE;
 		r.j.attempt++;
+		r.j.flags &= ~(unsigned)AQ__JOB_HEAD;
 		memcpy(r.j.worker, o->owner, AQ_UUID_LEN);
+		r.j.agent = (char *)o->agent;
 		/* A worker's jobs have no lease: its pings stand for it. */
 		r.j.lease = o->lease == AQ_LEASE_WORKER ? 0 : a->now +
 		    (o->lease > 0 ? o->lease : AQ_LEASE_DEFAULT);
@@ -657,6 +898,7 @@ claim_op(struct aq *aq, DB_TXN *txn, void *arg)
 		    aq__key_lease(k, r.j.lease, id), NULL, 0)) != 0) ||
 		    (ret = dbput(aq, txn, k, aq__key_owner(k, o->owner, id),
 		    NULL, 0)) != 0 ||
+		    (ret = aq__quota_take(aq, txn, &r.j)) != 0 ||
 		    (ret = aq__stat(aq, txn, a->now, AQ__ST_STARTED, AQ_NONE,
 		    0, id)) != 0)
 			return ret;
@@ -665,6 +907,7 @@ claim_op(struct aq *aq, DB_TXN *txn, void *arg)
 		aq_job_free(a->job);
 		return fetch(aq, txn, id, &a->job);
 	}
+	a->more = 1;	/* parked many: the caller goes on */
 	return AQ_OK;
 }
 
@@ -688,9 +931,11 @@ aq_claim(struct aq *aq, const struct aq_claim_opts *o, struct aq_job **jobp,
 		(void)aq_reap(aq, NULL, NULL);
 	a.o = o;
 	a.job = NULL;
-	a.now = aq_now();
 	a.next = 0;
-	rc = aq__run(aq, claim_op, &a, AQ__WRITE);
+	do {
+		a.now = aq_now();
+		rc = aq__run(aq, claim_op, &a, AQ__WRITE);
+	} while (rc == AQ_OK && aq->res[0] == 0 && a.more);
 	if (rc == AQ_NO || (rc == AQ_OK && aq->res[0] == 0)) {
 		aq_job_free(a.job);
 		if (next != NULL)
@@ -774,7 +1019,7 @@ end_op(struct aq *aq, DB_TXN *txn, void *arg)
 			r.j.begin = a->now + a->delta;
 		if ((ret = store(aq, txn, &r.j, &r, 0)) != 0)
 			return ret;
-		return index_pending(aq, txn, &r.j, r.j.begin, a->now);
+		return index_pending(aq, txn, &r.j, a->now);
 	}
 	r.j.ended = a->r->ended > 0 ? a->r->ended : a->now;
 	r.j.exit_code = a->r->exit_code;
@@ -805,7 +1050,7 @@ end_op(struct aq *aq, DB_TXN *txn, void *arg)
 		    0, a->id)) != 0 ||
 		    (ret = store(aq, txn, &r.j, &r, 0)) != 0)
 			return ret;
-		return index_pending(aq, txn, &r.j, r.j.begin, a->now);
+		return index_pending(aq, txn, &r.j, a->now);
 	}
 	r.j.state = AQ_DONE;
 	return store(aq, txn, &r.j, &r, 0);
@@ -947,6 +1192,9 @@ fetch(struct aq *aq, DB_TXN *txn, uint64_t id, struct aq_job **jobp)
 	}
 	r.j.id = id;
 	r.j.reason = aq__reason(&r.j, aq_now());
+	if (r.j.reason == AQ_READY && r.j.quotas != NULL &&
+	    aq__quota_blocked(aq, txn, &r.j))
+		r.j.reason = AQ_QUOTA;
 	*jobp = aq__job_pack(&r, env.data, env.size);
 	aq__free(env.data);
 	return *jobp == NULL ? ENOMEM : 0;

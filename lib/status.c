@@ -135,6 +135,9 @@ walk_op(struct aq *aq, DB_TXN *txn, void *arg)
 		}
 		r.j.id = id;
 		r.j.reason = aq__reason(&r.j, w->now);
+		if (r.j.reason == AQ_READY && r.j.quotas != NULL &&
+		    aq__quota_blocked(aq, txn, &r.j))
+			r.j.reason = AQ_QUOTA;
 		if (w->ov != NULL) {
 			if ((ret = count(&w->chunk, &r.j)) != 0)
 				break;
@@ -207,6 +210,78 @@ merge(struct aq_overview *ov, const struct aq_overview *c)
 	return 0;
 }
 
+/* Every queue ever put into, whether paused: empty ones count too. */
+static int
+queues_op(struct aq *aq, DB_TXN *txn, void *arg)
+{
+	struct aq_overview *ov = arg;
+	unsigned char k[AQ__ANYKEY_MAX], v[12];
+	DBT key, data;
+	DBC *c;
+	size_t i;
+	int ret, r2, flag = DB_SET_RANGE;
+
+	for (i = 0; i < ov->nqueues; i++)
+		ov->queues[i].paused = 0;
+	if ((ret = aq->db->cursor(aq->db, txn, &c, DB_READ_COMMITTED)) != 0)
+		return ret;
+	memset(&key, 0, sizeof(key));
+	memset(&data, 0, sizeof(data));
+	k[0] = K_QUEUE;
+	key.data = k;
+	key.size = 1;
+	key.ulen = sizeof(k);
+	key.flags = DB_DBT_USERMEM;
+	data.data = v;
+	data.ulen = sizeof(v);
+	data.dlen = sizeof(v);
+	data.flags = DB_DBT_USERMEM | DB_DBT_PARTIAL;
+	for (;;) {
+		char name[AQ_NAME_MAX + 1];
+
+		ret = c->get(c, &key, &data, flag);
+		flag = DB_NEXT;
+		if (ret == DB_NOTFOUND || (ret == 0 && k[0] != K_QUEUE)) {
+			ret = 0;
+			break;
+		}
+		if (ret != 0)
+			break;
+		if (key.size < 2 || key.size > AQ_NAME_MAX + 1)
+			continue;
+		memcpy(name, k + 1, key.size - 1);
+		name[key.size - 1] = '\0';
+		for (i = 0; i < ov->nqueues; i++)
+			if (strcmp(ov->queues[i].name, name) == 0)
+				break;
+		if (i == ov->nqueues) {
+			struct aq_queue_stat *nq;
+
+			nq = aq__realloc(ov->queues, (i + 1) * sizeof(*nq));
+			if (nq == NULL) {
+				ret = ENOMEM;
+				break;
+			}
+			ov->queues = nq;
+			memset(&nq[i], 0, sizeof(*nq));
+			strlcpy(nq[i].name, name, sizeof(nq[i].name));
+			ov->nqueues++;
+		}
+		ov->queues[i].paused = data.size >= 12 &&
+		    (aq__get32(v + 8) & AQ__QUEUE_PAUSED) != 0;
+	}
+	if ((r2 = c->close(c)) != 0 && ret == 0)
+		ret = r2;
+	return ret;
+}
+
+static int
+cmp_queue(const void *a, const void *b)
+{
+	return strcmp(((const struct aq_queue_stat *)a)->name,
+	    ((const struct aq_queue_stat *)b)->name);
+}
+
 int
 aq_overview(struct aq *aq, struct aq_overview *ov)
 {
@@ -226,8 +301,65 @@ aq_overview(struct aq *aq, struct aq_overview *ov)
 			rc = aq__err(AQ_EAGAIN, "out of memory");
 	} while (rc == AQ_OK && !w.end);
 	aq_overview_free(&w.chunk);
+	if (rc == AQ_OK)
+		rc = aq__run(aq, queues_op, ov, AQ__NOINGEST);
 	if (rc != AQ_OK)
 		aq_overview_free(ov);
+	else if (ov->nqueues > 1)
+		qsort(ov->queues, ov->nqueues, sizeof(*ov->queues),
+		    cmp_queue);
+	return rc;
+}
+
+struct pause_arg {
+	const char	*name;
+	int		 on;
+};
+
+static int
+pause_op(struct aq *aq, DB_TXN *txn, void *arg)
+{
+	struct pause_arg *p = arg;
+	unsigned char k[1 + AQ_NAME_MAX + 1], v[12];
+	size_t qn = strlen(p->name);
+	DBT key, data;
+	uint32_t f;
+	int ret;
+
+	k[0] = K_QUEUE;
+	memcpy(k + 1, p->name, qn);
+	memset(&key, 0, sizeof(key));
+	memset(&data, 0, sizeof(data));
+	key.data = k;
+	key.size = (u_int32_t)(qn + 1);
+	data.data = v;
+	data.ulen = sizeof(v);
+	data.flags = DB_DBT_USERMEM;
+	memset(v, 0, sizeof(v));
+	if ((ret = aq->db->get(aq->db, txn, &key, &data, DB_RMW)) ==
+	    DB_NOTFOUND)
+		return aq__err(AQ_ENOENT, "no such queue '%s'", p->name);
+	if (ret != 0)
+		return ret;
+	f = data.size >= 12 ? aq__get32(v + 8) : 0;
+	f = p->on ? (f | AQ__QUEUE_PAUSED) : (f & ~(uint32_t)AQ__QUEUE_PAUSED);
+	aq__be32(v + 8, f);
+	data.size = 12;
+	return aq->db->put(aq->db, txn, &key, &data, 0);
+}
+
+int
+aq_queue_pause(struct aq *aq, const char *name, int on)
+{
+	struct pause_arg p;
+	int rc;
+
+	if (!aq_valid_name(name))
+		return aq__err(AQ_EINPUT, "bad queue name '%s'", name);
+	p.name = name;
+	p.on = on;
+	if ((rc = aq__run(aq, pause_op, &p, AQ__WRITE)) == AQ_OK && !on)
+		aq__wake(aq);
 	return rc;
 }
 

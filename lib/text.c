@@ -215,8 +215,13 @@ aq_job_json(const struct aq_job *j)
 	else
 		sb_str(&b, ",\"signal\":null");
 	sb_fmt(&b, ",\"attempt\":%d,\"interrupts\":%d,\"priority\":%d,"
-	    "\"quotas\":[],\"held\":%s,\"at_most_once\":%s,\"worker\":",
-	    j->attempt, j->interrupts, (int)j->priority,
+	    "\"quotas\":[", j->attempt, j->interrupts, (int)j->priority);
+	for (i = 0; j->quotas != NULL && j->quotas[i] != NULL; i++) {
+		if (i > 0)
+			sb_str(&b, ",");
+		sb_json(&b, j->quotas[i]);
+	}
+	sb_fmt(&b, "],\"held\":%s,\"at_most_once\":%s,\"worker\":",
 	    (j->flags & AQ_JOB_HOLD) ? "true" : "false",
 	    (j->flags & AQ_JOB_AT_MOST_ONCE) ? "true" : "false");
 	if (aq_uuid_is_null(j->worker))
@@ -225,6 +230,11 @@ aq_job_json(const struct aq_job *j)
 		aq_uuid_format(j->worker, uuid);
 		sb_json(&b, uuid);
 	}
+	sb_str(&b, ",\"agent\":");
+	if (j->agent != NULL)
+		sb_json(&b, j->agent);
+	else
+		sb_str(&b, "null");
 	sb_time(&b, "created", j->created);
 	sb_time(&b, "begin", j->begin);
 	sb_time(&b, "deadline", j->deadline);

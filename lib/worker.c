@@ -31,13 +31,16 @@
 
 enum {
 	W_HOST = 1, W_BOOT, W_QUEUES, W_PID, W_PIDSTART, W_STATE, W_STARTED,
-	W_PING, W_POLL, W_ENDED, W_SLOTS, W_POLLI, W_PINGI, W_DEATHI
+	W_PING, W_POLL, W_ENDED, W_SLOTS, W_POLLI, W_PINGI, W_DEATHI,
+	W_AGENTS		/* strings, as the queues */
 };
 
 struct wrec {
 	struct aq_worker w;
 	const char	*queuesp;	/* NUL-separated, in the record */
 	size_t		 queueslen;
+	const char	*agentsp;	/* the same */
+	size_t		 agentslen;
 };
 
 /* ---- who we are ---- */
@@ -131,21 +134,42 @@ wkey(unsigned char *k, const unsigned char *uuid)
 }
 
 static int
-encode(const struct aq_worker *w, const char *queuesp, size_t queueslen,
-    struct aq__buf *b)
+strings(const char *const *v, struct aq__buf *b)
 {
-	struct aq__buf q = { NULL, 0, 0 };
-	int i, r = 0;
+	size_t i;
 
-	if (queuesp == NULL && w->queues != NULL) {
-		for (i = 0; w->queues[i] != NULL; i++)
-			if (aq__buf_put(&q, w->queues[i],
-			    strlen(w->queues[i]) + 1) == -1)
-				r = -1;
+	for (i = 0; v != NULL && v[i] != NULL; i++)
+		if (aq__buf_put(b, v[i], strlen(v[i]) + 1) == -1)
+			return -1;
+	return 0;
+}
+
+/* The record of w; its strings from r when re-storing a decoded one. */
+static int
+encode(const struct aq_worker *w, const struct wrec *rec, struct aq__buf *b)
+{
+	struct aq__buf q = { NULL, 0, 0 }, a = { NULL, 0, 0 };
+	const char *queuesp, *agentsp;
+	size_t queueslen, agentslen;
+	int r = 0;
+
+	if (rec != NULL) {
+		queuesp = rec->queuesp;
+		queueslen = rec->queueslen;
+		agentsp = rec->agentsp;
+		agentslen = rec->agentslen;
+	} else {
+		if (strings(w->queues, &q) == -1 ||
+		    strings(w->agents, &a) == -1)
+			r = -1;
 		queuesp = (const char *)q.p;
 		queueslen = q.len;
+		agentsp = (const char *)a.p;
+		agentslen = a.len;
 	}
 	if (r == -1 ||
+	    (agentslen > 0 &&
+	    aq__field(b, W_AGENTS, agentsp, agentslen) == -1) ||
 	    aq__sfield(b, W_HOST, w->host) == -1 ||
 	    aq__sfield(b, W_BOOT, w->boot) == -1 ||
 	    (queueslen > 0 &&
@@ -163,6 +187,7 @@ encode(const struct aq_worker *w, const char *queuesp, size_t queueslen,
 	    aq__ifield(b, W_DEATHI, w->death_interval) == -1)
 		r = -1;
 	aq__free(q.p);
+	aq__free(a.p);
 	return r;
 }
 
@@ -181,7 +206,7 @@ decode(const void *rec, size_t len, struct wrec *r)
 		if (aq__get_varint(&p, end, &n) == -1 ||
 		    n > (uint64_t)(end - p))
 			return -1;
-		if (tag >= W_PID) {
+		if (tag >= W_PID && tag <= W_DEATHI) {
 			const unsigned char *q = p;
 
 			if (aq__get_varint(&q, p + n, &v) == -1)
@@ -202,6 +227,12 @@ decode(const void *rec, size_t len, struct wrec *r)
 				return -1;
 			r->queuesp = (const char *)p;
 			r->queueslen = n;
+			break;
+		case W_AGENTS:
+			if (n == 0 || p[n - 1] != '\0')
+				return -1;
+			r->agentsp = (const char *)p;
+			r->agentslen = n;
 			break;
 		case W_PID: w->pid = (pid_t)iv; break;
 		case W_PIDSTART: w->pidstart = (uint64_t)iv; break;
@@ -254,7 +285,7 @@ wstore(struct aq *aq, DB_TXN *txn, const struct aq_worker *w,
 	DBT key, data;
 	int ret;
 
-	if (encode(w, r ? r->queuesp : NULL, r ? r->queueslen : 0, &b) == -1) {
+	if (encode(w, r, &b) == -1) {
 		aq__free(b.p);
 		return ENOMEM;
 	}
@@ -610,36 +641,57 @@ struct list_arg {
 	size_t		 n, cap;
 };
 
+static size_t
+nstrings(const char *p, size_t len)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < len; i++)
+		if (p[i] == '\0')
+			n++;
+	return n;
+}
+
+/* Point v at the n strings of p, copied to *to; NULL-terminate it. */
+static void
+spread(const char **v, size_t n, const char *p, size_t len, char **to)
+{
+	size_t i;
+
+	if (len > 0)
+		memcpy(*to, p, len);
+	for (i = 0; i < n; i++) {
+		v[i] = *to;
+		*to += strlen(*to) + 1;
+	}
+	v[n] = NULL;
+}
+
 static struct aq_worker *
 pack(const struct wrec *r, const uint64_t *ids, int nids)
 {
-	size_t nq = 0, i, size;
+	size_t nq = nstrings(r->queuesp, r->queueslen);
+	size_t na = nstrings(r->agentsp, r->agentslen), size;
 	struct aq_worker *w;
-	const char **qv;
+	const char **qv, **av;
 	char *p;
 
-	for (i = 0; i < r->queueslen; i++)
-		if (r->queuesp[i] == '\0')
-			nq++;
-	size = sizeof(*w) + (nq + 1) * sizeof(char *) +
-	    (size_t)nids * sizeof(uint64_t) + r->queueslen;
+	size = sizeof(*w) + (nq + 1 + na + 1) * sizeof(char *) +
+	    (size_t)nids * sizeof(uint64_t) + r->queueslen + r->agentslen;
 	if ((w = aq__malloc(size)) == NULL)
 		return NULL;
 	*w = r->w;
 	qv = (const char **)(w + 1);
-	w->active = (uint64_t *)(qv + nq + 1);
+	av = qv + nq + 1;
+	w->active = (uint64_t *)(av + na + 1);
 	if (nids > 0)
 		memcpy(w->active, ids, (size_t)nids * sizeof(uint64_t));
 	w->nactive = (size_t)nids;
 	p = (char *)(w->active + nids);
-	if (r->queueslen > 0)
-		memcpy(p, r->queuesp, r->queueslen);
-	for (i = 0; i < nq; i++) {
-		qv[i] = p;
-		p += strlen(p) + 1;
-	}
-	qv[nq] = NULL;
+	spread(qv, nq, r->queuesp, r->queueslen, &p);
+	spread(av, na, r->agentsp, r->agentslen, &p);
 	w->queues = nq > 0 ? qv : NULL;
+	w->agents = na > 0 ? av : NULL;
 	return w;
 }
 

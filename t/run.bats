@@ -264,8 +264,9 @@ tag() { echo "aq-test-job-$BATS_TEST_NUMBER-$1"; }
 		pwd; echo "FOO=$FOO"; echo "HOME=$AQ_HOME"; echo "Q=$AQ_QUEUE"
 		echo "ID=$AQ_JOB_ID"; echo "ATT=$AQ_ATTEMPT"; echo "W=$AQ_WORKER"
 		read -r x && echo "stdin not empty" || echo "stdin empty"
-		grep -E "^(SigIgn|SigBlk)" /proc/$$/status
-		ps -o sid= -p $$; echo "pid $$"' <<<"some input"
+		ps -o sid= -p $$; echo "pid $$"
+		# Not /proc/$$: a shell blocks every signal while it waits.
+		exec grep -E "^(SigIgn|SigBlk)" /proc/self/status' <<<"some input"
 	cd ..
 	FOO=bar
 	run timeout 30 aq-run --drain -q q1 -u uuid
@@ -279,12 +280,12 @@ tag() { echo "aq-test-job-$BATS_TEST_NUMBER-$1"; }
 	assert_line --index 5 'ATT=1'
 	assert_line --index 6 "W=$(cat uuid)"
 	assert_line --index 7 'stdin empty'
-	assert_line --index 8 --regexp '^SigBlk:[[:space:]]+0+$'
-	assert_line --index 9 --regexp '^SigIgn:[[:space:]]+0+$'
+	assert_line --index 10 --regexp '^SigBlk:[[:space:]]+0+$'
+	assert_line --index 11 --regexp '^SigIgn:[[:space:]]+0+$'
 	# Its own session: the session id is its own pid.
 	local sid pid
-	sid=$(sed -n 11p <<<"$output" | tr -d ' ')
-	pid=$(sed -n 12p <<<"$output" | sed 's/pid //')
+	sid=$(sed -n 9p <<<"$output" | tr -d ' ')
+	pid=$(sed -n 10p <<<"$output" | sed 's/pid //')
 	[ "$sid" = "$pid" ]
 }
 
@@ -678,12 +679,16 @@ tag() { echo "aq-test-job-$BATS_TEST_NUMBER-$1"; }
 	wait_for 10 job_active 1
 	run --separate-stderr aq-status -W
 	assert_success
-	assert_line --index 0 --regexp '^UUID +STATUS +HOST +PID +UPTIME +LAST-PING +LAST-POLL +SLOTS +QUEUES +ACTIVE$'
-	assert_line --index 1 --regexp "^$(cat uuid) RUNNING .* $wpid .* 2 default,other 1\$"
+	assert_line --index 0 --regexp '^UUID +STATUS +HOST +PID +UPTIME +LAST-PING +LAST-POLL +SLOTS +QUEUES +AGENTS +ACTIVE$'
+	assert_line --index 1 --regexp "^$(cat uuid) RUNNING .* $wpid .* 2 default,other main=2 1\$"
 	run aq-status -W --json
 	assert_json '[0].slots' 2
 	assert_json '[0].queues[1]' '"other"'
 	assert_json '[0].active[0]' 1
+	assert_json '[0].agents[0].name' '"main"'
+	assert_json '[0].agents[0].slots' 2
+	assert_json '[0].agents[0].filter' null
+	assert_json '[0].agents[0].active[0]' 1
 	run aq-status --json
 	assert_json '.workers[0].status' '"RUNNING"'
 	job_is 1 .worker "\"$(cat uuid)\""
