@@ -345,6 +345,55 @@ tag() { echo "aq-test-job-$BATS_TEST_NUMBER-$1"; }
 	job_is 3 .state '"done"'
 }
 
+@test "agents: each takes only the jobs its glob accepts, up to its slots; the rest stay pending" {
+	put_ok 1 -n ffmpeg-a -c 'echo $AQ_JOB_ID >>video'
+	put_ok 2 -n convert -c 'echo $AQ_JOB_ID >>other'
+	put_ok 3 -n ffmpeg-b -c 'echo $AQ_JOB_ID >>video'
+	run timeout 30 aq-run --drain -a 'video=1:ffmpeg*'
+	assert_success
+	[ "$(cat video | tr '\n' ' ')" = '1 3 ' ]
+	[ ! -e other ]
+	job_is 2 .state '"pending"'
+	job_is 1 .agent '"video"'
+	run timeout 30 aq-run --drain -a main=2 -a 'video=1:ffmpeg*'
+	assert_success
+	[ "$(cat other)" = 2 ]
+	job_is 2 .agent '"main"'
+}
+
+@test "agents run at most their slots at once" {
+	local k job
+	job='exec 9>>lock; flock 9; n=$(( $(cat cur 2>/dev/null || echo 0) + 1 )); echo $n >cur
+		[ "$n" -gt "$(cat max 2>/dev/null || echo 0)" ] && echo $n >max; flock -u 9
+		sleep 0.3
+		flock 9; echo $(( $(cat cur) - 1 )) >cur; flock -u 9'
+	for k in 1 2 3 4 5 6; do
+		put_ok "$k" -n "render-$k" -c "$job"
+	done
+	put_ok 7 -n other -c 'echo ran >other'
+	run timeout 60 aq-run --drain -a 'render=2:render-*' -a 'spare=1:nothing'
+	assert_success
+	[ "$(cat max)" -eq 2 ]
+	job_is 7 .state '"pending"'
+	run aq-status -W --json
+	assert_json '[0].agents[0].name' '"render"'
+	assert_json '[0].agents[0].slots' 2
+	assert_json '[0].agents[0].filter' '"render-*"'
+	assert_json '[0].agents[1].filter' '"nothing"'
+	assert_json '[0].slots' 3
+}
+
+@test "bad agents exit 64 with a message: -j with -a, no =, bad slots, twice, empty glob" {
+	put_ok 1 true
+	for args in "-j 2 -a a=1" "-a main" "-a =1" "-a a=0" "-a a=x" "-a a=1 -a a=2" "-a a=1:"; do
+		# shellcheck disable=SC2086
+		run --separate-stderr aq-run --drain $args
+		assert_failure 64
+		assert_stderr_match '^aq-run: '
+	done
+	job_is 1 .state '"pending"'
+}
+
 @test "an idle worker starts a put job at once, without waiting for its poll" {
 	start_worker -i 1h
 	wait_for 10 test -e "$AQ_HOME/wake"
