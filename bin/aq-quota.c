@@ -89,7 +89,7 @@ ids(const char *label, const uint64_t *v, size_t n, int json)
 	else
 		printf("%s:", label);
 	for (i = 0; i < n; i++)
-		printf(json ? "%s%llu" : "%s%llu", json && i > 0 ? "," : " ",
+		printf("%s%llu", json ? (i > 0 ? "," : "") : " ",
 		    (unsigned long long)v[i]);
 	printf(json ? "]" : "\n");
 }
@@ -206,9 +206,9 @@ main(int argc, char *argv[])
 			errx(65, "bad quota name '%s'", name);
 	}
 
-	/* Looking never makes an environment; changing one may. */
-	if ((rc = aq_open(&aq, dir, verb == NULL || strcmp(verb, "show") == 0 ?
-	    0 : AQ_OPEN_CREATE)) != AQ_OK)
+	/* Only add makes an environment: the others need a quota there. */
+	if ((rc = aq_open(&aq, dir, verb != NULL && strcmp(verb, "add") == 0 ?
+	    AQ_OPEN_CREATE : 0)) != AQ_OK)
 		errx(rc, "%s", aq_error());
 	if (verb == NULL)
 		rc = list(aq, json);

@@ -99,7 +99,9 @@ struct aq_job {
 	int64_t		 output_size;	/* bytes the last run wrote */
 	int64_t		 output_cap;	/* bytes kept at most; 0: no cap */
 	int		 failures;	/* runs that ended failed or timeout */
-	char	       **quotas;	/* names, NULL-terminated, or NULL */
+	char	       **quotas;	/* names, NULL-terminated; a caller may
+					 * leave it NULL, a returned job's is
+					 * never NULL */
 	char		*agent;		/* the agent of the claim, or NULL */
 };
 
@@ -236,8 +238,11 @@ void		 aq_output_path(const struct aq *aq, uint64_t id, char *buf,
 /* ---- job.c: putting, claiming, ending jobs ---- */
 
 /*
- * Put n jobs in one transaction: all or none.  Each job's id is set.
- * Errors: AQ_EINPUT (empty argv, bad queue or name), AQ_EAGAIN.
+ * Put n jobs in one transaction: all or none.  Each job's id is set.  Up
+ * to 256 jobs naming no quota go to the intake file (intake.c), without
+ * joining the environment.  Errors: AQ_EINPUT (empty argv, a bad queue,
+ * name or quota name, a quota named twice or unknown, more than
+ * AQ_QUOTAS_MAX), AQ_EAGAIN.
  */
 int		 aq_put(struct aq *aq, struct aq_job *jobs, size_t n);
 
@@ -319,10 +324,11 @@ struct aq_worker {
 };
 
 /*
- * Register worker w and take over the jobs an earlier run under the same
- * UUID left active (they are interrupted, so they head their queues
- * again); *taken, if not NULL, is set to their number.  Errors: AQ_EAGAIN
- * when a live process already runs under that UUID, others as any write.
+ * Register worker w (its uuid, slots, queues, agents and intervals) and
+ * take over the jobs an earlier run under the same UUID left active
+ * (they are interrupted, so they head their queues again); *taken, if
+ * not NULL, is set to their number.  Errors: AQ_EAGAIN when a live
+ * process already runs under that UUID, others as any write.
  */
 int		 aq_worker_start(struct aq *aq, struct aq_worker *w,
 		    size_t *taken);
@@ -443,8 +449,9 @@ int		 aq_wait(struct aq *aq, const uint64_t *ids, size_t n,
 		    int64_t timeout);
 
 /*
- * Count jobs per queue, by state, reason and outcome.  Free with
- * aq_overview_free().
+ * Count jobs per queue, by state, reason and outcome, for every queue
+ * that ever had a job (empty ones too), in name order, with whether it
+ * is paused.  Free with aq_overview_free().
  */
 int		 aq_overview(struct aq *aq, struct aq_overview *ov);
 void		 aq_overview_free(struct aq_overview *ov);

@@ -202,6 +202,7 @@ int	 aq__quota_park(struct aq *, DB_TXN *, const char *name,
 int	 aq__quota_release(struct aq *, DB_TXN *, const struct aq_job *,
 	    int *freed);
 int	 aq__quota_blocked(struct aq *, DB_TXN *, const struct aq_job *);
+int	 aq__quota_refill(struct aq *, DB_TXN *, uint64_t *moved);
 size_t	 aq__job_rkey(const struct aq_job *, unsigned char *);
 
 /* ---- sync.c ---- */

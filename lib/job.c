@@ -404,12 +404,18 @@ aq_put(struct aq *aq, struct aq_job *jobs, size_t n)
 			return aq__err(AQ_EINPUT, "negative timeout, retry "
 			    "count or retry delay");
 		for (k = 0; j->quotas != NULL && j->quotas[k] != NULL; k++) {
+			size_t d;
+
 			if (!aq_valid_name(j->quotas[k]))
 				return aq__err(AQ_EINPUT, "bad quota name "
 				    "'%s'", j->quotas[k]);
 			if (k == AQ_QUOTAS_MAX)
 				return aq__err(AQ_EINPUT, "more than %d "
 				    "quotas", AQ_QUOTAS_MAX);
+			for (d = 0; d < k; d++)
+				if (strcmp(j->quotas[d], j->quotas[k]) == 0)
+					return aq__err(AQ_EINPUT, "quota '%s' "
+					    "named twice", j->quotas[k]);
 		}
 		if (k > 0)
 			checked = 1;
@@ -640,7 +646,7 @@ expire(struct aq *aq, DB_TXN *txn, aq_time now, int *changed)
 	return 0;
 }
 
-/* Whether queue q (NUL-terminated in k + 1) is paused. */
+/* Whether queue q is paused. */
 static int
 paused(struct aq *aq, DB_TXN *txn, const char *q)
 {
@@ -789,7 +795,7 @@ claim_op(struct aq *aq, DB_TXN *txn, void *arg)
 	unsigned char best[AQ__KEY_MAX], k[AQ__KEY_MAX];
 	char jname[AQ_NAME_MAX + 1];
 	size_t bn = 0, bq = 0, kn, i;
-	int tries, all = 0, ret;
+	int tries, all = 0, refilled = 0, ret;
 
 	/*
 	 * Nothing claimed still commits: promotions, interruptions,
@@ -836,8 +842,21 @@ claim_op(struct aq *aq, DB_TXN *txn, void *arg)
 				return ret;
 			best_of(k, kn, qn, best, &bn, &bq);
 		}
-		if (bn == 0)	/* abort (no fsync) unless we wrote */
+		if (bn == 0) {
+			uint64_t moved = 0;
+
+			/* Jobs parked behind quotas with room: once a claim. */
+			if (!refilled &&
+			    (ret = aq__quota_refill(aq, txn, &moved)) != 0)
+				return ret;
+			refilled = 1;
+			if (moved > 0) {
+				a->changed = 1;
+				continue;
+			}
+			/* abort (no fsync) unless we wrote */
 			return a->changed ? AQ_OK : AQ_NO;
+		}
 		DBT_INIT(key, best, bn);
 		memset(&data, 0, sizeof(data));
 		data.data = jname;

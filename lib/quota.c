@@ -5,7 +5,10 @@
  *
  *   'U' name                 the quota: size, used, created
  *   'H' name NUL id          an active job holding it
- *   'Z' name NUL ready-key   a pending job parked behind it while full
+ *   'Z' name NUL order       a pending job parked behind it while full;
+ *                            order is the tail of its ready key (priority,
+ *                            time, id), so the claim order holds across
+ *                            queues; value: its ready key, then its name
  *
  * Invariants, each kept inside one transaction:
  *  - a quota's used count is the number of its 'H' entries, and it is
@@ -14,8 +17,12 @@
  *  - a pending job that a full quota holds back has a 'Z' entry instead
  *    of its 'R' entry, so claims never look at it: claiming costs the
  *    same whatever waits behind full quotas.  Each time a slot frees, the
- *    first job parked behind the quota goes back to 'R' (growing a quota
- *    frees as many as it grew; removing it, all);
+ *    first job parked behind the quota, in claim order, goes back to 'R'
+ *    (growing a quota moves as many as it has room for; removing it,
+ *    all).  A job moved back that cannot run after all (its queue is
+ *    paused, nobody serves it) would leave room unused: a claim that
+ *    finds nothing moves as many more as there is room, a bounded number
+ *    each time;
  *  - a name that no longer has a quota is ignored.
  */
 #include "config.h"
@@ -33,7 +40,9 @@
 } while (0)
 
 #define QKEY_MAX	(1 + AQ_NAME_MAX + 1)
-#define PKEY_MAX	(1 + AQ_NAME_MAX + 1 + AQ__KEY_MAX)
+#define ORDER_LEN	20	/* the tail of a ready key */
+#define PKEY_MAX	(1 + AQ_NAME_MAX + 1 + ORDER_LEN)
+#define REFILL_MAX	64	/* jobs an empty claim moves back at most */
 
 struct qrec {
 	uint64_t	 size, used;
@@ -171,13 +180,18 @@ int
 aq__quota_park(struct aq *aq, DB_TXN *txn, const char *name,
     const unsigned char *rk, size_t rn, const char *jobname)
 {
-	unsigned char k[PKEY_MAX];
-	size_t n = qkey(k, K_PARK, name);
+	unsigned char k[PKEY_MAX], v[AQ__KEY_MAX + AQ_NAME_MAX];
+	size_t n = qkey(k, K_PARK, name), jn;
 	DBT key, data;
 
-	memcpy(k + n, rk, rn);
-	DBT_INIT(key, k, n + rn);
-	DBT_INIT(data, jobname, jobname != NULL ? strlen(jobname) : 0);
+	if (rn < ORDER_LEN + 2 || rn > AQ__KEY_MAX)
+		return aq__err(AQ_EINTERNAL, "bad ready key");
+	jn = jobname != NULL ? strlen(jobname) : 0;
+	memcpy(k + n, rk + rn - ORDER_LEN, ORDER_LEN);
+	memcpy(v, rk, rn);
+	memcpy(v + rn, jobname, jn);
+	DBT_INIT(key, k, n + ORDER_LEN);
+	DBT_INIT(data, v, rn + jn);
 	return aq->db->put(aq->db, txn, &key, &data, 0);
 }
 
@@ -189,8 +203,9 @@ static int
 unpark(struct aq *aq, DB_TXN *txn, const char *name, uint64_t max,
     uint64_t *moved)
 {
-	unsigned char pre[QKEY_MAX], k[AQ__ANYKEY_MAX], v[AQ_NAME_MAX + 1];
-	size_t pn = qkey(pre, K_PARK, name);
+	unsigned char pre[QKEY_MAX], k[AQ__ANYKEY_MAX];
+	unsigned char v[AQ__KEY_MAX + AQ_NAME_MAX];
+	size_t pn = qkey(pre, K_PARK, name), rn;
 	DBT key, data;
 	DBC *c;
 	int ret, r2;
@@ -220,13 +235,21 @@ unpark(struct aq *aq, DB_TXN *txn, const char *name, uint64_t max,
 		}
 		if (ret != 0)
 			break;
+		/* The value: the ready key ('R' queue NUL order), the name. */
+		rn = data.size > 1 ? strnlen((char *)v + 1, data.size - 1) +
+		    2 + ORDER_LEN : 0;
+		if (rn < ORDER_LEN + 2 || rn > data.size) {
+			ret = aq__err(AQ_EINTERNAL, "quota '%s': corrupt "
+			    "parked job", name);
+			break;
+		}
 		if ((ret = c->del(c, 0)) != 0)
 			break;
 		{
 			DBT rk, rv;
 
-			DBT_INIT(rk, k + pn, key.size - pn);
-			DBT_INIT(rv, v, data.size);
+			DBT_INIT(rk, v, rn);
+			DBT_INIT(rv, v + rn, data.size - rn);
 			if ((ret = aq->db->put(aq->db, txn, &rk, &rv, 0)) != 0)
 				break;
 		}
@@ -280,6 +303,105 @@ aq__quota_release(struct aq *aq, DB_TXN *txn, const struct aq_job *j,
 	return 0;
 }
 
+/*
+ * Forget who holds quota name (it is being removed): a quota made again
+ * under that name starts empty, and the jobs that held the old one give
+ * nothing back to the new one when they end.
+ */
+static int
+drop_holders(struct aq *aq, DB_TXN *txn, const char *name)
+{
+	unsigned char pre[QKEY_MAX], k[AQ__ANYKEY_MAX];
+	size_t pn = qkey(pre, K_HOLDER, name);
+	DBT key, data;
+	DBC *c;
+	int ret, r2;
+
+	if ((ret = aq->db->cursor(aq->db, txn, &c, 0)) != 0)
+		return ret;
+	for (;;) {
+		memset(&key, 0, sizeof(key));
+		memset(&data, 0, sizeof(data));
+		memcpy(k, pre, pn);
+		key.data = k;
+		key.size = (u_int32_t)pn;
+		key.ulen = sizeof(k);
+		key.flags = DB_DBT_USERMEM;
+		data.flags = DB_DBT_PARTIAL;
+		ret = c->get(c, &key, &data, DB_SET_RANGE | DB_RMW);
+		if (ret == DB_NOTFOUND || (ret == 0 && (key.size != pn + 8 ||
+		    memcmp(k, pre, pn) != 0))) {
+			ret = 0;
+			break;
+		}
+		if (ret != 0 || (ret = c->del(c, 0)) != 0)
+			break;
+	}
+	if ((r2 = c->close(c)) != 0 && ret == 0)
+		ret = r2;
+	return ret;
+}
+
+/*
+ * Move jobs parked behind quotas that have room back to the ready index:
+ * a freed slot moves one, and if that one cannot run after all (its queue
+ * is paused, it names another full quota, no claimer serves its queue),
+ * the others would stay parked with room free.  A claim that finds
+ * nothing calls this; *moved counts the jobs moved.
+ */
+int
+aq__quota_refill(struct aq *aq, DB_TXN *txn, uint64_t *moved)
+{
+	unsigned char k[AQ__ANYKEY_MAX], v[24];
+	char names[16][AQ_NAME_MAX + 1];
+	uint64_t room[16], m, left = REFILL_MAX;
+	DBT key, data;
+	DBC *c;
+	int ret, r2, n = 0, i, flag = DB_SET_RANGE;
+
+	*moved = 0;
+	if ((ret = aq->db->cursor(aq->db, txn, &c, DB_READ_COMMITTED)) != 0)
+		return ret;
+	memset(&key, 0, sizeof(key));
+	memset(&data, 0, sizeof(data));
+	k[0] = K_QUOTA;
+	key.data = k;
+	key.size = 1;
+	key.ulen = sizeof(k);
+	key.flags = DB_DBT_USERMEM;
+	data.data = v;
+	data.ulen = sizeof(v);
+	data.dlen = sizeof(v);
+	data.flags = DB_DBT_USERMEM | DB_DBT_PARTIAL;
+	/* At most 16 quotas with room a claim: the next do the others. */
+	while (n < 16) {
+		ret = c->get(c, &key, &data, flag);
+		flag = DB_NEXT;
+		if (ret == DB_NOTFOUND || (ret == 0 && k[0] != K_QUOTA)) {
+			ret = 0;
+			break;
+		}
+		if (ret != 0)
+			break;
+		if (data.size < 16 || key.size < 2 ||
+		    key.size > AQ_NAME_MAX + 1 ||
+		    aq__get64(v + 8) >= aq__get64(v))
+			continue;
+		memcpy(names[n], k + 1, key.size - 1);
+		names[n][key.size - 1] = '\0';
+		room[n++] = aq__get64(v) - aq__get64(v + 8);
+	}
+	if ((r2 = c->close(c)) != 0 && ret == 0)
+		ret = r2;
+	for (i = 0; i < n && ret == 0 && left > 0; i++) {
+		ret = unpark(aq, txn, names[i], room[i] < left ? room[i] : left,
+		    &m);
+		*moved += m;
+		left -= m;
+	}
+	return ret;
+}
+
 /* ---- the interface ---- */
 
 struct qop {
@@ -330,7 +452,8 @@ quota_op(struct aq *aq, DB_TXN *txn, void *arg)
 			return aq__err(AQ_ENOENT, "no such quota '%s'",
 			    o->name);
 		DBT_INIT(key, k, qkey(k, K_QUOTA, o->name) - 1);
-		if ((ret = aq->db->del(aq->db, txn, &key, 0)) != 0)
+		if ((ret = aq->db->del(aq->db, txn, &key, 0)) != 0 ||
+		    (ret = drop_holders(aq, txn, o->name)) != 0)
 			return ret;
 		/* The jobs that named it ignore it from now on. */
 		return unpark(aq, txn, o->name, UINT64_MAX, &o->moved);

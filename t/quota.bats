@@ -329,3 +329,58 @@ quota_is() {	# NAME FIELD VALUE: in aq-quota --json
 	assert_json '.quotas[0].name' '"db"'
 	assert_json '.quotas[1].waiting' 1
 }
+
+@test "a quota removed and made again starts empty: the old holders give nothing back" {
+	run aq-quota add db
+	put_ok 1 -Q db true
+	[ "$(claim_id)" = 1 ]
+	run aq-quota rm db
+	run aq-quota add db
+	quota_is db used 0
+	put_ok 2 -Q db true
+	put_ok 3 -Q db true
+	[ "$(claim_id)" = 2 ]
+	run aq-claim --done 1	# held the old one
+	assert_success
+	quota_is db used 1
+	[ "$(claim_id)" = none ]
+}
+
+@test "a job may not name a quota twice (65)" {
+	run aq-quota add db
+	run --separate-stderr aq-put -Q db -Q db true
+	assert_failure 65
+	assert_stderr "aq-put: quota 'db' named twice"
+	assert_no_jobs
+}
+
+@test "room in a quota is not left unused: a freed slot's job that cannot run lets the next one" {
+	run aq-quota add db
+	put_ok 1 -q x -Q db true
+	put_ok 2 -q a -Q db true
+	put_ok 3 -q b -Q db true
+	[ "$(claim_id -q x)" = 1 ]
+	[ "$(claim_id -q a)" = none ]	# held back behind db
+	[ "$(claim_id -q b)" = none ]
+	run aq-queue pause a
+	run aq-claim --done 1
+	# Job 2 got the slot, but its queue is paused: job 3 may have it.
+	[ "$(claim_id -q b)" = 3 ]
+	run aq-queue resume a
+	[ "$(claim_id -q a)" = none ]	# db is full again
+	run aq-claim --done 3
+	[ "$(claim_id -q a)" = 2 ]
+}
+
+@test "a freed slot goes to the first held-back job in claim order, whatever its queue" {
+	run aq-quota add db
+	put_ok 1 -q x -Q db true
+	put_ok 2 -q a -Q db true
+	put_ok 3 -q z -p 10 -Q db true
+	[ "$(claim_id -q x)" = 1 ]
+	[ "$(claim_id -q a -q z)" = none ]	# both held back
+	run aq-claim --done 1
+	[ "$(claim_id -q a -q z)" = 3 ]
+	run aq-claim --done 3
+	[ "$(claim_id -q a -q z)" = 2 ]
+}
