@@ -294,6 +294,28 @@ int		 aq_touch(struct aq *aq, uint64_t id,
 int		 aq_interrupt(struct aq *aq, uint64_t id,
 		    const unsigned char *owner, int attempt);
 
+/* What aq_change() does to pending jobs. */
+struct aq_change {
+	int		 what;		/* AQ_CHANGE_* */
+	int32_t		 priority;	/* AQ_CHANGE_PRIORITY */
+	char	       **quotas;	/* AQ_CHANGE_QUOTAS: NULL-terminated;
+					 * NULL or empty: none */
+};
+#define AQ_CHANGE_HOLD		0x01
+#define AQ_CHANGE_RELEASE	0x02
+#define AQ_CHANGE_PRIORITY	0x04
+#define AQ_CHANGE_QUOTAS	0x08
+
+/*
+ * Change the n pending jobs ids, all in one transaction: hold them (never
+ * claimed until released), release them, set their priority, or set the
+ * quotas they name (each must exist).  Errors: AQ_ENOENT (no such job),
+ * AQ_NO (a job is not pending), AQ_EINPUT (both hold and release, a bad or
+ * unknown quota): nothing is changed.
+ */
+int		 aq_change(struct aq *aq, const uint64_t *ids, size_t n,
+		    const struct aq_change *c);
+
 /* ---- worker.c: registered workers, pings, deaths ---- */
 
 enum aq_worker_state {

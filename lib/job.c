@@ -1172,6 +1172,138 @@ aq_interrupt(struct aq *aq, uint64_t id, const unsigned char *owner,
 	return rc;
 }
 
+/* ---- changing pending jobs ---- */
+
+/* Take a pending job out of whichever index holds it. */
+static int
+unindex_pending(struct aq *aq, DB_TXN *txn, const struct aq_job *j)
+{
+	unsigned char k[AQ__ANYKEY_MAX], rk[AQ__KEY_MAX];
+	size_t rn, i, n;
+	int ret;
+
+	rn = aq__job_rkey(j, rk);
+	if ((ret = dbdel(aq, txn, rk, rn)) != 0 ||
+	    (ret = dbdel(aq, txn, k, aq__key_sched(k, j->begin, j->id))) != 0)
+		return ret;
+	for (i = 0; j->quotas != NULL && j->quotas[i] != NULL; i++) {
+		n = strlen(j->quotas[i]);
+		k[0] = K_PARK;
+		memcpy(k + 1, j->quotas[i], n + 1);
+		memcpy(k + n + 2, rk + rn - 20, 20);
+		if ((ret = dbdel(aq, txn, k, n + 22)) != 0)
+			return ret;
+	}
+	return 0;
+}
+
+struct change_arg {
+	const uint64_t		*ids;
+	size_t			 n;
+	const struct aq_change	*c;
+	const char		*qp;	/* the new quotas, joined */
+	size_t			 qlen;
+	aq_time			 now;
+};
+
+static int
+change_op(struct aq *aq, DB_TXN *txn, void *arg)
+{
+	struct change_arg *a = arg;
+	const struct aq_change *c = a->c;
+	struct aq__rec r;
+	DBT data;
+	size_t i, k;
+	int ret;
+
+	for (i = 0; i < a->n; i++) {
+		if ((ret = load(aq, txn, a->ids[i], 1, &r, &data)) < 0 ||
+		    ret > 1)
+			return ret;
+		if (ret == 1)
+			return aq__err(AQ_ENOENT, "no such job '%llu'",
+			    (unsigned long long)a->ids[i]);
+		if (r.j.state != AQ_PENDING)
+			return aq__err(AQ_NO, "job '%llu' is not pending",
+			    (unsigned long long)a->ids[i]);
+		r.j.id = a->ids[i];
+		if ((ret = unindex_pending(aq, txn, &r.j)) != 0)
+			return ret;
+		if (c->what & AQ_CHANGE_HOLD)
+			r.j.flags |= AQ_JOB_HOLD;
+		if (c->what & AQ_CHANGE_RELEASE)
+			r.j.flags &= ~(unsigned)AQ_JOB_HOLD;
+		if (c->what & AQ_CHANGE_PRIORITY)
+			r.j.priority = c->priority;
+		if (c->what & AQ_CHANGE_QUOTAS) {
+			r.quotasp = a->qp;
+			r.quotaslen = a->qlen;
+			for (k = 0; c->quotas != NULL && c->quotas[k] != NULL;
+			    k++)
+				r.qv[k] = c->quotas[k];
+			r.qv[k] = NULL;
+			r.j.quotas = k > 0 ? (char **)r.qv : NULL;
+			if ((ret = aq__quota_known(aq, txn, &r.j)) != 0)
+				return ret;
+		}
+		if ((ret = store(aq, txn, &r.j, &r, 0)) != 0 ||
+		    (ret = index_pending(aq, txn, &r.j, a->now)) != 0)
+			return ret;
+	}
+	return 0;
+}
+
+int
+aq_change(struct aq *aq, const uint64_t *ids, size_t n,
+    const struct aq_change *c)
+{
+	struct change_arg a;
+	char *qp = NULL;
+	size_t i, k, len = 0;
+	int rc;
+
+	if ((c->what & AQ_CHANGE_HOLD) && (c->what & AQ_CHANGE_RELEASE))
+		return aq__err(AQ_EINPUT, "both hold and release");
+	if ((c->what & AQ_CHANGE_PRIORITY) && (c->priority < -1000000 ||
+	    c->priority > 1000000))
+		return aq__err(AQ_EINPUT, "bad priority '%d'",
+		    (int)c->priority);
+	for (k = 0; (c->what & AQ_CHANGE_QUOTAS) && c->quotas != NULL &&
+	    c->quotas[k] != NULL; k++) {
+		if (!aq_valid_name(c->quotas[k]))
+			return aq__err(AQ_EINPUT, "bad quota name '%s'",
+			    c->quotas[k]);
+		if (k == AQ_QUOTAS_MAX)
+			return aq__err(AQ_EINPUT, "more than %d quotas",
+			    AQ_QUOTAS_MAX);
+		for (i = 0; i < k; i++)
+			if (strcmp(c->quotas[i], c->quotas[k]) == 0)
+				return aq__err(AQ_EINPUT, "quota '%s' named "
+				    "twice", c->quotas[k]);
+		len += strlen(c->quotas[k]) + 1;
+	}
+	if (len > 0) {
+		char *p;
+
+		if ((qp = malloc(len)) == NULL)
+			return aq__err(AQ_EAGAIN, "out of memory");
+		for (p = qp, i = 0; i < k; i++) {
+			memcpy(p, c->quotas[i], strlen(c->quotas[i]) + 1);
+			p += strlen(c->quotas[i]) + 1;
+		}
+	}
+	a.ids = ids;
+	a.n = n;
+	a.c = c;
+	a.qp = qp;
+	a.qlen = len;
+	a.now = aq_now();
+	if ((rc = aq__run(aq, change_op, &a, AQ__WRITE)) == AQ_OK)
+		aq__wake(aq);
+	free(qp);
+	return rc;
+}
+
 /* ---- get ---- */
 
 struct get_arg {
