@@ -26,7 +26,8 @@ static void __attribute__((noreturn))
 usage(int code)
 {
 	fprintf(code ? stderr : stdout,
-	    "usage: aq-put [-hV] [--at-most-once] [--hold] [-d dir] [--at time]\n"
+	    "usage: aq-put [-hVw] [--at-most-once] [--child] [--hold] [-d dir]\n"
+	    "              [--after id]... [--after-any id]... [--at time]\n"
 	    "              [--deadline time] [-n name] [-p priority] [-Q quota]\n"
 	    "              [-q queue] [--retries n] [--retry-delay duration]\n"
 	    "              [--timeout duration] [--] command [argument ...]\n"
@@ -36,14 +37,17 @@ usage(int code)
 }
 
 enum {
-	O_AT = 256, O_AT_MOST_ONCE, O_DEADLINE, O_HOLD, O_RETRIES,
-	O_RETRY_DELAY, O_TIMEOUT
+	O_AFTER = 256, O_AFTER_ANY, O_AT, O_AT_MOST_ONCE, O_CHILD, O_DEADLINE,
+	O_HOLD, O_RETRIES, O_RETRY_DELAY, O_TIMEOUT
 };
 
 static const struct option longopts[] = {
+	{ "after", required_argument, NULL, O_AFTER },
+	{ "after-any", required_argument, NULL, O_AFTER_ANY },
 	{ "at", required_argument, NULL, O_AT },
 	{ "at-most-once", no_argument, NULL, O_AT_MOST_ONCE },
 	{ "batch", no_argument, NULL, 'b' },
+	{ "child", no_argument, NULL, O_CHILD },
 	{ "command", required_argument, NULL, 'c' },
 	{ "deadline", required_argument, NULL, O_DEADLINE },
 	{ "dir", required_argument, NULL, 'd' },
@@ -57,8 +61,21 @@ static const struct option longopts[] = {
 	{ "retry-delay", required_argument, NULL, O_RETRY_DELAY },
 	{ "timeout", required_argument, NULL, O_TIMEOUT },
 	{ "version", no_argument, NULL, 'V' },
+	{ "wait", no_argument, NULL, 'w' },
 	{ NULL, 0, NULL, 0 }
 };
+
+static uint64_t
+job_id(const char *s)
+{
+	const char *errstr;
+	long long id;
+
+	id = strtonum(s, 1, LLONG_MAX, &errstr);
+	if (errstr != NULL)
+		errx(65, "bad job id '%s'", s);
+	return (uint64_t)id;
+}
 
 /*
  * Check that a line is something sh can run on its own: no unterminated
@@ -146,12 +163,43 @@ job_environ(void)
 	return env;
 }
 
+/*
+ * Wait for the jobs to end; the worst of their statuses, as sh's wait
+ * gives them (aq_job_status()).
+ */
+static int
+wait_jobs(struct aq *aq, const struct aq_job *jobs, size_t n)
+{
+	struct aq_job *j;
+	uint64_t *ids;
+	size_t i;
+	int rc, st, worst = 0;
+
+	if ((ids = reallocarray(NULL, n, sizeof(*ids))) == NULL)
+		err(75, "cannot wait");
+	for (i = 0; i < n; i++)
+		ids[i] = jobs[i].id;
+	if ((rc = aq_wait(aq, ids, n, -1)) != AQ_OK)
+		errx(rc, "%s", aq_error());
+	for (i = 0; i < n; i++) {
+		if ((rc = aq_get(aq, ids[i], &j)) != AQ_OK)
+			errx(rc, "%s", aq_error());
+		if ((st = aq_job_status(j)) > worst)
+			worst = st;
+		aq_job_free(j);
+	}
+	free(ids);
+	return worst;
+}
+
 int
 main(int argc, char *argv[])
 {
 	struct aq_job tmpl, *jobs = NULL;
+	struct aq_dep *after = NULL;
 	char *quotas[AQ_QUOTAS_MAX + 1];
-	size_t nquotas = 0;
+	size_t nquotas = 0, nafter = 0;
+	int child = 0, wait = 0;
 	struct aq *aq;
 	const char *dir = NULL, *shell = NULL, *errstr;
 	char cwd[PATH_MAX], *argv_c[4];
@@ -161,9 +209,25 @@ main(int argc, char *argv[])
 
 	memset(&tmpl, 0, sizeof(tmpl));
 	memset(quotas, 0, sizeof(quotas));
-	while ((ch = getopt_long(argc, argv, "+bc:d:hn:p:Q:q:V", longopts,
+	while ((ch = getopt_long(argc, argv, "+bc:d:hn:p:Q:q:Vw", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
+		case O_AFTER:
+		case O_AFTER_ANY:
+			if ((after = reallocarray(after, nafter + 1,
+			    sizeof(*after))) == NULL)
+				err(75, "cannot add a dependency");
+			after[nafter].id = job_id(optarg);
+			after[nafter++].any = ch == O_AFTER_ANY;
+			tmpl.after = after;
+			tmpl.nafter = nafter;
+			break;
+		case O_CHILD:
+			child = 1;
+			break;
+		case 'w':
+			wait = 1;
+			break;
 		case 'b':
 			batch = 1;
 			break;
@@ -248,6 +312,14 @@ main(int argc, char *argv[])
 		usage(64);
 	if (tmpl.retries > 0 && !delay_set)
 		tmpl.retry_delay = 10 * AQ_SEC;
+	if (child) {
+		const char *p = getenv("AQ_JOB_ID");
+
+		if (p == NULL || *p == '\0')
+			errx(64, "--child: AQ_JOB_ID is not set: only a job that "
+			    "runs has children");
+		tmpl.parent = job_id(p);
+	}
 
 	if (getcwd(cwd, sizeof(cwd)) == NULL)
 		err(65, "cannot get the working directory");
@@ -283,13 +355,17 @@ main(int argc, char *argv[])
 
 	if ((rc = aq_open(&aq, dir, AQ_OPEN_CREATE)) != AQ_OK)
 		errx(rc, "%s", aq_error());
-	rc = aq_put(aq, jobs, n);
-	aq_close(aq);
-	if (rc != AQ_OK)
+	if ((rc = aq_put(aq, jobs, n)) != AQ_OK) {
+		aq_close(aq);
 		errx(rc, "%s", aq_error());
+	}
 	for (i = 0; i < n; i++)
 		printf("%llu\n", (unsigned long long)jobs[i].id);
-	if (fflush(stdout) == EOF || ferror(stdout))
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		aq_close(aq);
 		err(75, "cannot write job ids");
-	return 0;
+	}
+	rc = wait ? wait_jobs(aq, jobs, n) : 0;
+	aq_close(aq);
+	return rc;
 }

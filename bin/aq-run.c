@@ -139,6 +139,7 @@ struct slot {
 	aq_time		 kill_at;	/* SIGKILL then; 0: not yet due */
 	int		 timedout;
 	int		 stopped;	/* killed by the second shutdown signal */
+	int		 cancelled;	/* aq-cancel asked for it */
 };
 
 static struct aq	*aq;
@@ -310,7 +311,9 @@ static char **
 job_env(const struct aq_job *j, char *buf, size_t bufsize)
 {
 	static const char *const ours[] = { "AQ_HOME", "AQ_QUEUE",
-	    "AQ_JOB_ID", "AQ_ATTEMPT", "AQ_WORKER" };
+	    "AQ_JOB_ID", "AQ_ATTEMPT", "AQ_WORKER", "AQ_AFTER_ID",
+	    "AQ_AFTER_STATUS", "AQ_AFTER_OUTCOME" };
+	const size_t nours = sizeof(ours) / sizeof(ours[0]);
 	char *const *src = j->envp != NULL ? j->envp : environ;
 	char **env, *p = buf;
 	size_t n, k, i;
@@ -318,12 +321,12 @@ job_env(const struct aq_job *j, char *buf, size_t bufsize)
 
 	for (n = 0; src[n] != NULL; n++)
 		;
-	if ((env = reallocarray(NULL, n + 6, sizeof(*env))) == NULL)
+	if ((env = reallocarray(NULL, n + nours + 1, sizeof(*env))) == NULL)
 		return NULL;
 	for (i = k = 0; i < n; i++) {
 		size_t m;
 
-		for (skip = 0, m = 0; m < 5 && !skip; m++)
+		for (skip = 0, m = 0; m < nours && !skip; m++)
 			skip = strncmp(src[i], ours[m], strlen(ours[m])) == 0 &&
 			    src[i][strlen(ours[m])] == '=';
 		if (!skip)
@@ -343,6 +346,12 @@ job_env(const struct aq_job *j, char *buf, size_t bufsize)
 	ADD("AQ_JOB_ID=%llu", (unsigned long long)j->id);
 	ADD("AQ_ATTEMPT=%d", j->attempt);
 	ADD("AQ_WORKER=%s", uuidstr);
+	/* The first dependency, once it ended (--after, --after-any). */
+	if (j->after_id != 0) {
+		ADD("AQ_AFTER_ID=%llu", (unsigned long long)j->after_id);
+		ADD("AQ_AFTER_STATUS=%d", j->after_status);
+		ADD("AQ_AFTER_OUTCOME=%s", aq_outcome_name(j->after_outcome));
+	}
 #undef ADD
 	env[k] = NULL;
 	return env;
@@ -1170,7 +1179,7 @@ copy_output(struct slot *s, int all)
 struct ended {
 	struct aq_job	*job;
 	struct aq_result r;
-	int		 stopped, timedout;
+	int		 stopped, timedout, cancelled;
 	aq_time		 ran;		/* run time, for the log */
 };
 static struct ended	*ends;
@@ -1211,6 +1220,7 @@ finish(struct slot *s, int status, const struct rusage *ru)
 	e->job = s->job;
 	e->stopped = s->stopped;
 	e->timedout = s->timedout;
+	e->cancelled = s->cancelled;
 	r->ended = aq_now();
 	e->ran = r->ended - s->job->started;
 	r->attempt = s->job->attempt;
@@ -1221,6 +1231,8 @@ finish(struct slot *s, int status, const struct rusage *ru)
 		r->signal = WTERMSIG(status);
 	if (s->timedout)
 		r->outcome = AQ_OUT_TIMEOUT;
+	if (s->cancelled)
+		r->outcome = AQ_OUT_CANCELLED;
 	if (ru != NULL) {
 		r->utime = (int64_t)ru->ru_utime.tv_sec * AQ_SEC +
 		    ru->ru_utime.tv_usec;
@@ -1410,6 +1422,35 @@ reap(void)
 	return aq_now();
 }
 
+/* Stop the jobs aq-cancel asked this worker to stop. */
+static void
+cancels(aq_time now)
+{
+	uint64_t ids[64];
+	size_t n, k;
+	int i;
+
+	if (aq_cancels(aq, me.uuid, ids, 64, &n) != AQ_OK) {
+		logmsg(0, "cannot look for cancelled jobs: %s", aq_error());
+		return;
+	}
+	for (k = 0; k < n; k++)
+		for (i = 0; i < nslots; i++) {
+			struct slot *s = &slots[i];
+
+			if (s->job == NULL || s->job->id != ids[k] ||
+			    s->cancelled || s->pid == -1)
+				continue;
+			logmsg(0, "job %llu: cancelled",
+			    (unsigned long long)ids[k]);
+			s->cancelled = 1;
+			s->timeout_at = 0;
+			kill_slot(i, SIGTERM);
+			if (s->kill_at == 0)
+				s->kill_at = now + grace;
+		}
+}
+
 /* Add the agent of "NAME=SLOTS[:GLOB]" (-a), or "main" of -j's slots. */
 static void
 agent_add(const char *spec)
@@ -1474,7 +1515,7 @@ main(int argc, char *argv[])
 	int want = 1, idle = 0, i, nfd;
 	size_t nq = 0, taken, n;
 	aq_time now, next_poll, next_ping, next_due = 0, last_poll = 0;
-	aq_time last_reap = 0;
+	aq_time last_reap = 0, next_cancels = 0;
 	long long started = 0;
 	pid_t otherpid;
 
@@ -1738,6 +1779,14 @@ main(int argc, char *argv[])
 				continue;
 			}
 		}
+		/*
+		 * An end may make other jobs claimable (dependents, a
+		 * parent's end, a retry): look again before going idle.
+		 */
+		if (nends > 0) {
+			idle = 0;
+			want = 1;
+		}
 		record_ends();
 		/* The fsync of what was written overlaps the new jobs. */
 		if (dirty && !synced && (rc = aq_sync_start(aq)) != AQ_OK)
@@ -1755,6 +1804,9 @@ main(int argc, char *argv[])
 
 			if (!stopping)
 				until = earliest(until, next_due);
+			/* Running jobs: a look for cancels once a second. */
+			if (nbusy > 0)
+				until = earliest(until, next_cancels);
 			for (i = 0; i < nslots; i++)
 				if (slots[i].job != NULL)
 					until = earliest(until, earliest(
@@ -1823,6 +1875,10 @@ main(int argc, char *argv[])
 
 		/* Timers. */
 		now = aq_now();
+		if (nbusy > 0 && now >= next_cancels) {
+			next_cancels = now + AQ_SEC;
+			cancels(now);
+		}
 		for (i = 0; i < nslots; i++) {
 			struct slot *s = &slots[i];
 

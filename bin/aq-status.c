@@ -147,6 +147,144 @@ tail_output(struct aq *aq, uint64_t id, int lines)
 	}
 }
 
+static const char *
+how_name(int how)
+{
+	switch (how) {
+	case AQ_RUN_INTERRUPTED: return "interrupted";
+	case AQ_RUN_RELEASED: return "released";
+	case AQ_RUN_CANCELLED: return "cancelled";
+	default: return "ended";
+	}
+}
+
+/* Dependencies, parent, children, the runs so far and the notes. */
+static void
+show_relations(struct aq *aq, const struct aq_job *j)
+{
+	struct aq_note *notes;
+	struct aq_run *runs;
+	uint64_t *kids;
+	char uuid[40], a[64], b[64];
+	size_t n, i;
+
+	if (j->nafter > 0) {
+		printf("%-10s", "after:");
+		for (i = 0; i < j->nafter; i++)
+			printf(" %llu%s", (unsigned long long)j->after[i].id,
+			    j->after[i].any ? " (any)" : "");
+		printf("%s\n", j->waits > 0 ? "" : " (ended)");
+	}
+	if (j->parent != 0)
+		printf("%-10s %llu\n", "parent:",
+		    (unsigned long long)j->parent);
+	if (aq_children(aq, j->id, &kids, &n) == AQ_OK) {
+		if (n > 0) {
+			printf("%-10s", "children:");
+			for (i = 0; i < n; i++)
+				printf(" %llu", (unsigned long long)kids[i]);
+			if (j->kids > 0)
+				printf(" (%d not done)", j->kids);
+			printf("\n");
+		}
+		free(kids);
+	}
+	if (aq_history(aq, j->id, &runs, &n) == AQ_OK) {
+		for (i = 0; i < n; i++) {
+			aq_uuid_format(runs[i].worker, uuid);
+			aq_format_time(runs[i].started, a, sizeof(a));
+			aq_format_time(runs[i].ended, b, sizeof(b));
+			printf("%-10s %d %s %s..%s by %s%s%s", "run:",
+			    runs[i].attempt, how_name(runs[i].how), a, b,
+			    uuid, runs[i].agent[0] ? "/" : "",
+			    runs[i].agent);
+			if (runs[i].how == AQ_RUN_ENDED &&
+			    runs[i].outcome != AQ_NONE)
+				printf(" %s", aq_outcome_name(runs[i].outcome));
+			if (runs[i].exit_code >= 0)
+				printf(" exit %d", runs[i].exit_code);
+			if (runs[i].signal > 0)
+				printf(" signal %d", runs[i].signal);
+			printf("\n");
+		}
+		free(runs);
+	}
+	if (aq_notes(aq, j->id, &notes, &n) == AQ_OK) {
+		for (i = 0; i < n; i++)
+			printf("%-10s %s=%s\n", "note:", notes[i].key,
+			    notes[i].value);
+		aq_notes_free(notes, n);
+	}
+}
+
+/* The same, as members to add to the job's JSON object. */
+static void
+json_relations(struct aq *aq, const struct aq_job *j)
+{
+	struct aq_note *notes;
+	struct aq_run *runs;
+	uint64_t *kids;
+	char uuid[40], a[64], b[64], *buf = NULL;
+	size_t n, i, len, cap = 0;
+
+	printf(",\"children\":[");
+	if (aq_children(aq, j->id, &kids, &n) == AQ_OK) {
+		for (i = 0; i < n; i++)
+			printf("%s%llu", i ? "," : "",
+			    (unsigned long long)kids[i]);
+		free(kids);
+	}
+	printf("],\"history\":[");
+	if (aq_history(aq, j->id, &runs, &n) == AQ_OK) {
+		for (i = 0; i < n; i++) {
+			aq_uuid_format(runs[i].worker, uuid);
+			aq_format_time(runs[i].started, a, sizeof(a));
+			aq_format_time(runs[i].ended, b, sizeof(b));
+			printf("%s{\"attempt\":%d,\"how\":\"%s\","
+			    "\"worker\":\"%s\",\"agent\":", i ? "," : "",
+			    runs[i].attempt, how_name(runs[i].how), uuid);
+			len = 0;
+			if (runs[i].agent[0] != '\0' && aq_json_string(&buf,
+			    &len, &cap, runs[i].agent) == 0)
+				fputs(buf, stdout);
+			else
+				fputs("null", stdout);
+			printf(",\"started\":\"%s\",\"ended\":\"%s\","
+			    "\"outcome\":", a, b);
+			if (runs[i].outcome != AQ_NONE)
+				printf("\"%s\"", aq_outcome_name(runs[i].outcome));
+			else
+				printf("null");
+			if (runs[i].exit_code >= 0)
+				printf(",\"exit\":%d", runs[i].exit_code);
+			else
+				printf(",\"exit\":null");
+			if (runs[i].signal > 0)
+				printf(",\"signal\":%d}", runs[i].signal);
+			else
+				printf(",\"signal\":null}");
+		}
+		free(runs);
+	}
+	printf("],\"notes\":{");
+	if (aq_notes(aq, j->id, &notes, &n) == AQ_OK) {
+		for (i = 0; i < n; i++) {
+			len = 0;
+			if (aq_json_string(&buf, &len, &cap, notes[i].key) == -1)
+				err(75, "cannot format a note");
+			printf("%s%s:", i ? "," : "", buf);
+			len = 0;
+			if (aq_json_string(&buf, &len, &cap, notes[i].value) ==
+			    -1)
+				err(75, "cannot format a note");
+			fputs(buf, stdout);
+		}
+		aq_notes_free(notes, n);
+	}
+	printf("}");
+	free(buf);
+}
+
 static void
 show_job(struct aq *aq, const struct aq_job *j)
 {
@@ -223,6 +361,7 @@ show_job(struct aq *aq, const struct aq_job *j)
 			printf("%-10s %lld bytes\n", "output:",
 			    (long long)j->output_size);
 	}
+	show_relations(aq, j);
 	tail_output(aq, j->id, TAIL_LINES);
 	free(cmd);
 }
@@ -807,9 +946,19 @@ main(int argc, char *argv[])
 					worst = rc;
 				continue;
 			}
-			if (l.json)
-				list_one(job, &l);
-			else {
+			if (l.json) {
+				char *s = aq_job_json(job);
+				size_t sl;
+
+				if (s == NULL || (sl = strlen(s)) == 0)
+					err(75, "cannot format job %lld", id);
+				/* Its members, then those only one job has. */
+				s[sl - 1] = '\0';
+				printf("%s%s", l.n++ ? "," : "", s);
+				json_relations(aq, job);
+				printf("}\n");
+				free(s);
+			} else {
 				if (l.n++ > 0)
 					printf("\n");
 				show_job(aq, job);

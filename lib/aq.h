@@ -52,6 +52,13 @@ enum aq_outcome {
 	AQ_NOUTCOMES
 };
 
+/* A dependency of a job: it waits for job id to end ok, or, with any,
+ * to end at all. */
+struct aq_dep {
+	uint64_t	 id;
+	int		 any;
+};
+
 /* Job flags. */
 #define AQ_JOB_SHELL		0x01	/* argv is {"/bin/sh", "-c", text} */
 #define AQ_JOB_HOLD		0x02	/* held: never claimed until released */
@@ -103,6 +110,18 @@ struct aq_job {
 					 * leave it NULL, a returned job's is
 					 * never NULL */
 	char		*agent;		/* the agent of the claim, or NULL */
+	struct aq_dep	*after;		/* dependencies, nafter of them */
+	size_t		 nafter;
+	uint64_t	 parent;	/* the job it is a child of; 0: none */
+	/* Set by libaq. */
+	int		 waits;		/* dependencies not ended yet */
+	int		 kids;		/* children not done yet */
+	int		 kidfail;	/* a child did not end ok */
+	enum aq_outcome	 own_outcome;	/* a parent's own run, children aside */
+	uint64_t	 after_id;	/* its first dependency, once ended: */
+	int		 after_status;	/* its status, as aq_job_status() */
+	enum aq_outcome	 after_outcome;	/* and its outcome */
+	int		 depended;	/* jobs that depend on it */
 };
 
 /* How a claimed job ended, for aq_done(). */
@@ -294,6 +313,64 @@ int		 aq_touch(struct aq *aq, uint64_t id,
 int		 aq_interrupt(struct aq *aq, uint64_t id,
 		    const unsigned char *owner, int attempt);
 
+/*
+ * Cancel job id.  A pending job ends cancelled at once, and so does one
+ * whose claimer is not a worker (aq-claim), or a parent waiting for its
+ * children.  A job a worker runs is marked: its worker stops it (SIGTERM
+ * to its process group, SIGKILL after its grace period) within a second
+ * and records it cancelled; *asked, if not NULL, is then set.  The jobs
+ * that needed it to end ok are skipped.  Errors: AQ_ENOENT, AQ_NO (done
+ * already: nothing is changed).
+ */
+int		 aq_cancel(struct aq *aq, uint64_t id, int *asked);
+
+/*
+ * The ids of the jobs of worker owner that aq_cancel() marked, at most
+ * max of them, into ids; *n is their number.  A worker calls it once a
+ * second while it runs jobs.
+ */
+int		 aq_cancels(struct aq *aq, const unsigned char *owner,
+		    uint64_t *ids, size_t max, size_t *n);
+
+/* ---- notes.c: live annotations ---- */
+
+struct aq_note {
+	char		*key;
+	char		*value;
+};
+
+/*
+ * Set note key of job id to value (NULL: remove it), at once for every
+ * process.  A key is 1..255 printable bytes, no '=', '/' or white space,
+ * not all digits; a value at most 65536 bytes.  Errors: AQ_ENOENT (no
+ * such job), AQ_EINPUT (a bad key, a value too long), AQ_NO (removing a
+ * note there is not).
+ */
+int		 aq_note_set(struct aq *aq, uint64_t id, const char *key,
+		    const char *value);
+
+/*
+ * The note key of job id, malloc'd into *value (the caller frees it).
+ * Errors: AQ_NO (no such note), AQ_ENOENT, AQ_EINPUT.
+ */
+int		 aq_note_get(struct aq *aq, uint64_t id, const char *key,
+		    char **value);
+
+/*
+ * As aq_note_get(), waiting up to timeout usec (negative: for ever) for
+ * the note to be set; AQ_NO when the time ran out.
+ */
+int		 aq_note_wait(struct aq *aq, uint64_t id, const char *key,
+		    int64_t timeout, char **value);
+
+/* Every note of job id, by key.  Free with aq_notes_free(). */
+int		 aq_notes(struct aq *aq, uint64_t id, struct aq_note **list,
+		    size_t *n);
+void		 aq_notes_free(struct aq_note *list, size_t n);
+
+/* Whether s may be a note's key. */
+int		 aq_valid_note_key(const char *s);
+
 /* What aq_change() does to pending jobs. */
 struct aq_change {
 	int		 what;		/* AQ_CHANGE_* */
@@ -477,6 +554,36 @@ int		 aq_wait(struct aq *aq, const uint64_t *ids, size_t n,
  */
 int		 aq_overview(struct aq *aq, struct aq_overview *ov);
 void		 aq_overview_free(struct aq_overview *ov);
+
+/* One run of a job, for aq_history(). */
+struct aq_run {
+	int		 attempt;
+	unsigned char	 worker[AQ_UUID_LEN];	/* or claimer */
+	char		 agent[AQ_NAME_MAX + 1];	/* "": none */
+	aq_time		 started, ended;
+	int		 exit_code;	/* -1: none */
+	int		 signal;	/* 0: none */
+	enum aq_outcome	 outcome;	/* of the run; AQ_NONE if it had none */
+	int		 how;		/* AQ_RUN_* */
+};
+#define AQ_RUN_ENDED		0	/* its process ended */
+#define AQ_RUN_INTERRUPTED	1	/* its worker died, its lease ran out */
+#define AQ_RUN_RELEASED		2	/* given back (aq-claim --release) */
+#define AQ_RUN_CANCELLED	3	/* cancelled under an aq-claim claim */
+
+/*
+ * Every run job id had so far, by attempt.  Free the array with free(3).
+ * Errors: AQ_ENOENT.
+ */
+int		 aq_history(struct aq *aq, uint64_t id, struct aq_run **runs,
+		    size_t *n);
+
+/*
+ * The ids of the children of job id (aq-put --child), in id order.  Free
+ * with free(3).  Errors: AQ_ENOENT.
+ */
+int		 aq_children(struct aq *aq, uint64_t id, uint64_t **ids,
+		    size_t *n);
 
 /* ---- parse.c: times, durations, names ---- */
 

@@ -43,8 +43,20 @@ enum {
 	T_OUTCAP, T_FAILURES,
 	T_LASTINT = T_FAILURES,	/* integer tags run from T_PRIO to here */
 	T_QUOTAS,		/* the quota names, each NUL-terminated */
-	T_AGENT			/* the agent that claimed it */
+	T_AGENT,		/* the agent that claimed it */
+	T_AFTER,		/* dependencies: 8-byte id, 1-byte kind each */
+	T_FIRSTINT2 = 40,	/* more integer tags, from here */
+	T_WAITS = T_FIRSTINT2, T_PARENT, T_KIDS, T_KIDFAIL, T_AFTERID,
+	T_AFTERST, T_AFTEROUT, T_DEPENDED, T_OWNRESULT,
+	T_LASTINT2 = T_OWNRESULT
 };
+
+static int
+int_tag(int tag)
+{
+	return (tag >= T_PRIO && tag <= T_LASTINT && tag != T_WORKER) ||
+	    (tag >= T_FIRSTINT2 && tag <= T_LASTINT2);
+}
 
 int
 aq__buf_put(struct aq__buf *b, const void *p, size_t n)
@@ -115,6 +127,30 @@ static uint64_t
 tbias(aq_time t)
 {
 	return (uint64_t)t ^ ((uint64_t)1 << 63);
+}
+
+/*
+ * Cursor walks reuse one buffer for every key: d holds len bytes of buf
+ * now, and BDB writes up to cap there (a longer key fails with ENOMEM,
+ * which AQ__ANYKEY_MAX rules out).
+ */
+void
+aq__dbt_buf(DBT *d, void *buf, size_t len, size_t cap)
+{
+	memset(d, 0, sizeof(*d));
+	d->data = buf;
+	d->size = (u_int32_t)len;
+	d->ulen = (u_int32_t)cap;
+	d->flags = DB_DBT_USERMEM;
+}
+
+/* Read at most the first cap bytes of a value into buf: none if cap is 0. */
+void
+aq__dbt_part(DBT *d, void *buf, size_t cap)
+{
+	aq__dbt_buf(d, buf, 0, cap);
+	d->dlen = (u_int32_t)cap;
+	d->flags |= DB_DBT_PARTIAL;
 }
 
 size_t
@@ -231,6 +267,26 @@ aq__sfield(struct aq__buf *b, int tag, const char *s)
 	return aq__field(b, tag, s, strlen(s) + 1);
 }
 
+/* The dependencies: 8-byte id and 1-byte kind (1: any outcome) each. */
+static int
+after_field(struct aq__buf *b, const struct aq_dep *d, size_t n)
+{
+	unsigned char buf[9 * 64], *p;
+	size_t i, k;
+	int r = 0;
+
+	if (aq__buf_u8(b, T_AFTER) == -1 || aq__put_varint(b, 9 * n) == -1)
+		return -1;
+	for (i = 0; i < n && r == 0; i += k) {
+		for (k = 0, p = buf; k < 64 && i + k < n; k++, p += 9) {
+			aq__be64(p, d[i + k].id);
+			p[8] = (unsigned char)(d[i + k].any != 0);
+		}
+		r = aq__buf_put(b, buf, 9 * k);
+	}
+	return r;
+}
+
 /* Strings, each NUL-terminated, one after the other. */
 static int
 join(char *const *v, struct aq__buf *b)
@@ -245,14 +301,13 @@ join(char *const *v, struct aq__buf *b)
 
 static int
 encode(const struct aq_job *j, const char *argvp, size_t argvlen,
-    const char *quotasp, size_t quotaslen, uint64_t envkey, struct aq__buf *b)
+    const char *quotasp, size_t quotaslen, const unsigned char *afterp,
+    uint64_t envkey, struct aq__buf *b)
 {
 	unsigned char ek[8];
 
 	aq__be64(ek, envkey);
-	if ((quotaslen > 0 && aq__field(b, T_QUOTAS, quotasp, quotaslen) ==
-	    -1) || aq__sfield(b, T_AGENT, j->agent) == -1 ||
-	    aq__sfield(b, T_QUEUE, j->queue) == -1 ||
+	if (aq__sfield(b, T_QUEUE, j->queue) == -1 ||
 	    aq__sfield(b, T_NAME, j->name) == -1 ||
 	    aq__field(b, T_ARGV, argvp, argvlen) == -1 ||
 	    (envkey != 0 && aq__field(b, T_ENV, ek, 8) == -1) ||
@@ -281,7 +336,21 @@ encode(const struct aq_job *j, const char *argvp, size_t argvlen,
 	    aq__ifield(b, T_MAXRSS, j->maxrss) == -1 ||
 	    aq__ifield(b, T_OUTSIZE, j->output_size) == -1 ||
 	    aq__ifield(b, T_OUTCAP, j->output_cap) == -1 ||
-	    aq__ifield(b, T_FAILURES, j->failures) == -1)
+	    aq__ifield(b, T_FAILURES, j->failures) == -1 ||
+	    (quotaslen > 0 && aq__field(b, T_QUOTAS, quotasp, quotaslen) ==
+	    -1) || aq__sfield(b, T_AGENT, j->agent) == -1 ||
+	    (j->nafter > 0 && (afterp != NULL ?
+	    aq__field(b, T_AFTER, afterp, 9 * j->nafter) :
+	    after_field(b, j->after, j->nafter)) == -1) ||
+	    aq__ifield(b, T_WAITS, j->waits) == -1 ||
+	    aq__ifield(b, T_PARENT, (int64_t)j->parent) == -1 ||
+	    aq__ifield(b, T_KIDS, j->kids) == -1 ||
+	    aq__ifield(b, T_KIDFAIL, j->kidfail) == -1 ||
+	    aq__ifield(b, T_AFTERID, (int64_t)j->after_id) == -1 ||
+	    aq__ifield(b, T_AFTERST, (int64_t)j->after_status + 1) == -1 ||
+	    aq__ifield(b, T_AFTEROUT, j->after_outcome) == -1 ||
+	    aq__ifield(b, T_DEPENDED, j->depended) == -1 ||
+	    aq__ifield(b, T_OWNRESULT, j->own_outcome) == -1)
 		return -1;
 	return 0;
 }
@@ -304,7 +373,7 @@ aq__job_encode(const struct aq_job *j, const char *argvp, size_t argvlen,
 		argvlen = av.len;
 	}
 	if (r == -1 || join(j->quotas, &qv) == -1 ||
-	    encode(j, argvp, argvlen, (const char *)qv.p, qv.len, envkey,
+	    encode(j, argvp, argvlen, (const char *)qv.p, qv.len, NULL, envkey,
 	    b) == -1)
 		r = -1;
 	aq__free(av.p);
@@ -317,7 +386,7 @@ int
 aq__rec_encode(const struct aq__rec *r, struct aq__buf *b)
 {
 	return encode(&r->j, r->argvp, r->argvlen, r->quotasp, r->quotaslen,
-	    r->envkey, b);
+	    r->j.after != NULL ? NULL : r->afterp, r->envkey, b);
 }
 
 /* A string field must end in its NUL: a record is never trusted. */
@@ -341,6 +410,7 @@ aq__job_decode(const void *rec, size_t len, struct aq__rec *r)
 
 	memset(r, 0, sizeof(*r));
 	j->exit_code = -1;
+	j->after_status = -1;
 	while (p < end) {
 		uint64_t n, v = 0;
 		int64_t iv;
@@ -348,7 +418,7 @@ aq__job_decode(const void *rec, size_t len, struct aq__rec *r)
 
 		if (aq__get_varint(&p, end, &n) == -1 || n > (uint64_t)(end - p))
 			return -1;
-		if (tag >= T_PRIO && tag <= T_LASTINT && tag != T_WORKER) {
+		if (int_tag(tag)) {
 			const unsigned char *q = p;
 
 			if (aq__get_varint(&q, p + n, &v) == -1)
@@ -400,6 +470,29 @@ aq__job_decode(const void *rec, size_t len, struct aq__rec *r)
 		case T_AGENT:
 			if ((j->agent = (char *)sval(p, n)) == NULL)
 				return -1;
+			break;
+		case T_AFTER:
+			if (n == 0 || n % 9 != 0)
+				return -1;
+			r->afterp = p;
+			j->nafter = n / 9;
+			break;
+		case T_WAITS: j->waits = (int)iv; break;
+		case T_PARENT: j->parent = (uint64_t)iv; break;
+		case T_KIDS: j->kids = (int)iv; break;
+		case T_KIDFAIL: j->kidfail = (int)iv; break;
+		case T_AFTERID: j->after_id = (uint64_t)iv; break;
+		case T_AFTERST: j->after_status = (int)iv - 1; break;
+		case T_AFTEROUT:
+			if (iv < 0 || iv >= AQ_NOUTCOMES)
+				return -1;
+			j->after_outcome = (enum aq_outcome)iv;
+			break;
+		case T_DEPENDED: j->depended = (int)iv; break;
+		case T_OWNRESULT:
+			if (iv < 0 || iv >= AQ_NOUTCOMES)
+				return -1;
+			j->own_outcome = (enum aq_outcome)iv;
 			break;
 		case T_PRIO: j->priority = (int32_t)iv; break;
 		case T_FLAGS: j->flags = (unsigned)iv; break;
@@ -481,14 +574,26 @@ aq__job_pack(const struct aq__rec *r, const void *envblob, size_t envlen)
 	struct aq_job *j;
 	char *p, **v;
 
-	size = align8(sizeof(*j)) + (nargv + 1) * sizeof(char *) +
+	size = align8(sizeof(*j)) + s->nafter * sizeof(struct aq_dep) +
+	    (nargv + 1) * sizeof(char *) +
 	    (envblob ? (nenv + 1) * sizeof(char *) : 0) +
 	    (nquotas + 1) * sizeof(char *) +
 	    lq + ln + lc + la + r->argvlen + r->quotaslen + envlen;
 	if ((j = aq__malloc(size)) == NULL)
 		return NULL;
 	*j = *s;
-	v = (char **)((char *)j + align8(sizeof(*j)));
+	j->after = NULL;
+	if (s->nafter > 0) {
+		j->after = (struct aq_dep *)((char *)j + align8(sizeof(*j)));
+		for (i = 0; i < s->nafter; i++) {
+			j->after[i].id = s->after != NULL ? s->after[i].id :
+			    aq__get64(r->afterp + 9 * i);
+			j->after[i].any = s->after != NULL ? s->after[i].any :
+			    r->afterp[9 * i + 8];
+		}
+	}
+	v = (char **)((char *)j + align8(sizeof(*j)) +
+	    s->nafter * sizeof(struct aq_dep));
 	j->argv = v;
 	v += nargv + 1;
 	j->envp = NULL;
@@ -580,6 +685,10 @@ aq__job_new(struct aq_job *j)
 	j->started = j->ended = j->lease = 0;
 	j->utime = j->stime = j->maxrss = j->output_size = j->output_cap = 0;
 	memset(j->worker, 0, AQ_UUID_LEN);
+	j->waits = j->kids = j->kidfail = j->depended = 0;
+	j->after_id = 0;
+	j->after_status = -1;
+	j->after_outcome = j->own_outcome = AQ_NONE;
 }
 
 enum aq_reason
@@ -589,6 +698,8 @@ aq__reason(const struct aq_job *j, aq_time now)
 		return AQ_READY;
 	if (j->flags & AQ_JOB_HOLD)
 		return AQ_HELD;
+	if (j->waits > 0)
+		return AQ_BLOCKED;
 	if (j->begin > now)
 		return AQ_SCHEDULED;
 	return AQ_READY;

@@ -43,12 +43,24 @@
 #define K_QUOTA		'U'
 #define K_HOLDER	'H'
 #define K_PARK		'Z'
+#define K_DEP		'D'
+#define K_CHILD		'C'
+#define K_FINISHED	'F'
+#define K_HISTORY	'A'
+#define K_CANCEL	'X'
+#define K_NOTE		'K'
 
 /* The flags of a queue record. */
 #define AQ__QUEUE_PAUSED	0x01
 
 /* Job flags of libaq's own, beside the AQ_JOB_* of aq.h. */
 #define AQ__JOB_HEAD	0x100	/* interrupted: first in its queue */
+#define AQ__JOB_AWAIT	0x200	/* its run ended: waits for its children */
+#define AQ__JOB_CANCEL	0x400	/* active, its worker is to stop it */
+
+/* How a run ended, in a job's history ('A'). */
+enum { AQ__RUN_ENDED, AQ__RUN_INTERRUPTED, AQ__RUN_RELEASED,
+	AQ__RUN_CANCELLED };
 
 /* What an ingest moved, to cut off the intake once it is on disk. */
 struct aq__cut {
@@ -148,6 +160,8 @@ size_t	 aq__key_owner(unsigned char *, const unsigned char *owner,
 #define AQ__KEY_MAX	(1 + AQ_NAME_MAX + 1 + 4 + 8 + 8)
 /* Any key of aq.db fits: a cursor walking past its range meets others. */
 #define AQ__ANYKEY_MAX	1024
+void	 aq__dbt_buf(DBT *, void *buf, size_t len, size_t cap);
+void	 aq__dbt_part(DBT *, void *buf, size_t cap);
 
 /*
  * A decoded job record points into the record bytes; aq__job_pack()
@@ -157,6 +171,7 @@ struct aq__rec {
 	struct aq_job	 j;		/* j.quotas points at qv */
 	const char	*argvp;	size_t argvlen;
 	const char	*quotasp; size_t quotaslen;
+	const unsigned char *afterp;	/* 9 bytes a dependency */
 	uint64_t	 envkey;
 	const char	*qv[AQ_QUOTAS_MAX + 1];
 };
@@ -204,6 +219,20 @@ int	 aq__quota_release(struct aq *, DB_TXN *, const struct aq_job *,
 int	 aq__quota_blocked(struct aq *, DB_TXN *, const struct aq_job *);
 int	 aq__quota_refill(struct aq *, DB_TXN *, uint64_t *moved);
 size_t	 aq__job_rkey(const struct aq_job *, unsigned char *);
+
+/* ---- deps.c ---- */
+int	 aq__deps_put(struct aq *, DB_TXN *, struct aq_job *, aq_time now);
+int	 aq__deps_drop(struct aq *, DB_TXN *, const struct aq_job *,
+	    const unsigned char *raw);
+int	 aq__job_ended(struct aq *, DB_TXN *, const struct aq_job *, aq_time now,
+	    int *woke);
+/* job.c, for it */
+int	 aq__load_job(struct aq *, DB_TXN *, uint64_t id, int rmw,
+	    struct aq__rec *);
+int	 aq__store_job(struct aq *, DB_TXN *, struct aq__rec *);
+int	 aq__index_pending(struct aq *, DB_TXN *, const struct aq_job *,
+	    aq_time now);
+int	 aq__unindex_pending(struct aq *, DB_TXN *, const struct aq_job *);
 
 /* ---- sync.c ---- */
 int	 aq__sync_stop(struct aq *);

@@ -124,7 +124,7 @@ index_pending(struct aq *aq, DB_TXN *txn, const struct aq_job *j,
 	size_t rn, nn = strlen(name);
 	int ret;
 
-	if (j->flags & AQ_JOB_HOLD)
+	if ((j->flags & AQ_JOB_HOLD) || j->waits > 0)
 		return 0;
 	rn = aq__job_rkey(j, rk);
 	if (j->begin > now) {
@@ -142,6 +142,16 @@ index_pending(struct aq *aq, DB_TXN *txn, const struct aq_job *j,
 	return dbput(aq, txn, rk, rn, name, nn);
 }
 
+/* 'X' owner id: job id, run by worker owner, is to be stopped. */
+static size_t
+cancel_key(unsigned char *k, const unsigned char *owner, uint64_t id)
+{
+	k[0] = K_CANCEL;
+	memcpy(k + 1, owner, AQ_UUID_LEN);
+	aq__be64(k + 1 + AQ_UUID_LEN, id);
+	return 1 + AQ_UUID_LEN + 8;
+}
+
 /* An active job stops being so: its lease, its owner, its quota slots. */
 static int
 unindex_active(struct aq *aq, DB_TXN *txn, const struct aq_job *j)
@@ -153,6 +163,56 @@ unindex_active(struct aq *aq, DB_TXN *txn, const struct aq_job *j)
 	    (ret = dbdel(aq, txn, k, aq__key_owner(k, j->worker, j->id))) != 0)
 		return ret;
 	return aq__quota_release(aq, txn, j, NULL);
+}
+
+int
+aq__index_pending(struct aq *aq, DB_TXN *txn, const struct aq_job *j,
+    aq_time now)
+{
+	return index_pending(aq, txn, j, now);
+}
+
+/* Read job id into r (write-locked with rmw).  1: there is none. */
+int
+aq__load_job(struct aq *aq, DB_TXN *txn, uint64_t id, int rmw,
+    struct aq__rec *r)
+{
+	DBT data;
+
+	return load(aq, txn, id, rmw, r, &data);
+}
+
+int
+aq__store_job(struct aq *aq, DB_TXN *txn, struct aq__rec *r)
+{
+	return store(aq, txn, &r->j, r, 0);
+}
+
+/*
+ * Keep the history of a run of job j that just stopped: how (kind), with
+ * the worker, the times and the status it had.
+ */
+static int
+history(struct aq *aq, DB_TXN *txn, const struct aq_job *j, int kind,
+    aq_time now)
+{
+	unsigned char k[13], v[64 + AQ_NAME_MAX];
+	size_t an = j->agent != NULL ? strlen(j->agent) : 0;
+
+	if (j->attempt <= 0)
+		return 0;
+	k[0] = K_HISTORY;
+	aq__be64(k + 1, j->id);
+	aq__be32(k + 9, (uint32_t)j->attempt);
+	memcpy(v, j->worker, AQ_UUID_LEN);
+	aq__be64(v + 16, (uint64_t)j->started);
+	aq__be64(v + 24, (uint64_t)(j->ended ? j->ended : now));
+	aq__be32(v + 32, (uint32_t)(j->exit_code + 1));
+	aq__be32(v + 36, (uint32_t)j->signal);
+	v[40] = (unsigned char)j->outcome;
+	v[41] = (unsigned char)kind;
+	memcpy(v + 42, j->agent, an);
+	return dbput(aq, txn, k, sizeof(k), v, 42 + an);
 }
 
 /* ---- put ---- */
@@ -252,8 +312,17 @@ insert(struct aq *aq, DB_TXN *txn, struct aq_job *j, aq_time now,
 	aq__job_new(j);
 	if (j->quotas != NULL && (ret = aq__quota_known(aq, txn, j)) != 0)
 		return ret;
+	if ((j->nafter > 0 || j->parent != 0) &&
+	    (ret = aq__deps_put(aq, txn, j, now)) != 0)
+		return ret;
 	if ((ret = store(aq, txn, j, NULL, st->envkey)) != 0)
 		return ret;
+	if (j->state == AQ_DONE) {	/* a dependency ended not ok */
+		if ((ret = aq__stat(aq, txn, now, AQ__ST_ENDED, j->outcome, -1,
+		    j->id)) != 0)
+			return ret;
+		return aq__job_ended(aq, txn, j, now, NULL);
+	}
 	return index_pending(aq, txn, j, now);
 }
 
@@ -344,18 +413,42 @@ aq__insert_jobs(struct aq *aq, DB_TXN *txn, struct aq_job **jobs, size_t n,
 	return raise_next(aq, txn, top + 1);
 }
 
-/* Every quota the jobs name exists. */
+/*
+ * Every quota the jobs name exists, every job they depend on too, and a
+ * parent runs: refused before an id is given.
+ */
 static int
 known_op(struct aq *aq, DB_TXN *txn, void *arg)
 {
 	struct put_arg *a = arg;
-	size_t i;
+	struct aq__rec r;
+	size_t i, d;
 	int ret;
 
-	for (i = 0; i < a->n; i++)
-		if (a->jobs[i].quotas != NULL &&
-		    (ret = aq__quota_known(aq, txn, &a->jobs[i])) != 0)
+	for (i = 0; i < a->n; i++) {
+		const struct aq_job *j = &a->jobs[i];
+
+		if (j->quotas != NULL &&
+		    (ret = aq__quota_known(aq, txn, j)) != 0)
 			return ret;
+		for (d = 0; d < j->nafter; d++)
+			if ((ret = aq__load_job(aq, txn, j->after[d].id, 0,
+			    &r)) != 0)
+				return ret == 1 ? aq__err(AQ_ENOENT, "no such "
+				    "job '%llu'", (unsigned long long)
+				    j->after[d].id) : ret;
+		if (j->parent != 0) {
+			if ((ret = aq__load_job(aq, txn, j->parent, 0, &r)) != 0)
+				return ret == 1 ? aq__err(AQ_ENOENT, "no such "
+				    "job '%llu'", (unsigned long long)j->parent) :
+				    ret;
+			if (r.j.state != AQ_ACTIVE ||
+			    (r.j.flags & AQ__JOB_AWAIT))
+				return aq__err(AQ_EINPUT, "job '%llu' is not "
+				    "running: only a running job has children",
+				    (unsigned long long)j->parent);
+		}
+	}
 	return 0;
 }
 
@@ -417,7 +510,7 @@ aq_put(struct aq *aq, struct aq_job *jobs, size_t n)
 					return aq__err(AQ_EINPUT, "quota '%s' "
 					    "named twice", j->quotas[k]);
 		}
-		if (k > 0)
+		if (k > 0 || j->nafter > 0 || j->parent != 0)
 			checked = 1;
 	}
 	a.now = aq_now();
@@ -548,17 +641,35 @@ requeue(struct aq *aq, DB_TXN *txn, struct aq__rec *r, aq_time now)
 	r->j.interrupts++;
 	r->j.lease = 0;
 	if ((ret = aq__stat(aq, txn, now, AQ__ST_INTERRUPTED, AQ_NONE, 0,
-	    r->j.id)) != 0)
+	    r->j.id)) != 0 ||
+	    (ret = history(aq, txn, &r->j, AQ__RUN_INTERRUPTED, now)) != 0)
 		return ret;
+	/* Cancelled meanwhile: it is not run again. */
+	if (r->j.flags & AQ__JOB_CANCEL) {
+		unsigned char k[1 + AQ_UUID_LEN + 8];
+
+		r->j.flags &= ~(unsigned)AQ__JOB_CANCEL;
+		r->j.state = AQ_DONE;
+		r->j.outcome = AQ_OUT_CANCELLED;
+		r->j.ended = now;
+		if ((ret = dbdel(aq, txn, k, cancel_key(k, r->j.worker,
+		    r->j.id))) != 0 ||
+		    (ret = aq__stat(aq, txn, now, AQ__ST_ENDED,
+		    AQ_OUT_CANCELLED, -1, r->j.id)) != 0 ||
+		    (ret = store(aq, txn, &r->j, r, 0)) != 0)
+			return ret;
+		return aq__job_ended(aq, txn, &r->j, now, NULL);
+	}
 	if ((r->j.flags & AQ_JOB_AT_MOST_ONCE) ||
 	    r->j.interrupts > MAX_INTERRUPTS) {
 		r->j.state = AQ_DONE;
 		r->j.outcome = AQ_OUT_LOST;
 		r->j.ended = now;
 		if ((ret = aq__stat(aq, txn, now, AQ__ST_ENDED, AQ_OUT_LOST,
-		    -1, r->j.id)) != 0)
+		    -1, r->j.id)) != 0 ||
+		    (ret = store(aq, txn, &r->j, r, 0)) != 0)
 			return ret;
-		return store(aq, txn, &r->j, r, 0);
+		return aq__job_ended(aq, txn, &r->j, now, NULL);
 	}
 	r->j.state = AQ_PENDING;
 	/* Drop the hold and schedule: it was running already. */
@@ -688,17 +799,9 @@ head(struct aq *aq, DB_TXN *txn, const char *q, const char *filter,
 		return peek(aq, txn, pre, qn + 2, out, outn, NULL, NULL);
 	if ((ret = aq->db->cursor(aq->db, txn, &c, DB_READ_COMMITTED)) != 0)
 		return ret;
-	memset(&key, 0, sizeof(key));
-	memset(&data, 0, sizeof(data));
 	memcpy(k, pre, qn + 2);
-	key.data = k;
-	key.size = (u_int32_t)(qn + 2);
-	key.ulen = sizeof(k);
-	key.flags = DB_DBT_USERMEM;
-	data.data = name;
-	data.ulen = sizeof(name) - 1;
-	data.dlen = sizeof(name) - 1;
-	data.flags = DB_DBT_USERMEM | DB_DBT_PARTIAL;
+	aq__dbt_buf(&key, k, qn + 2, sizeof(k));
+	aq__dbt_part(&data, name, sizeof(name) - 1);
 	for (i = 0, ret = DB_NOTFOUND; i < FILTER_SCAN; i++) {
 		if ((ret = c->get(c, &key, &data, flag)) != 0)
 			break;
@@ -883,7 +986,9 @@ claim_op(struct aq *aq, DB_TXN *txn, void *arg)
 			r.j.ended = a->now;
 			if ((ret = store(aq, txn, &r.j, &r, 0)) != 0 ||
 			    (ret = aq__stat(aq, txn, a->now, AQ__ST_ENDED,
-			    AQ_OUT_EXPIRED, -1, id)) != 0)
+			    AQ_OUT_EXPIRED, -1, id)) != 0 ||
+			    (ret = aq__job_ended(aq, txn, &r.j, a->now,
+			    NULL)) != 0)
 				return ret;
 			continue;
 		}
@@ -1033,6 +1138,8 @@ end_op(struct aq *aq, DB_TXN *txn, void *arg)
 		return ret;
 	r.j.lease = 0;
 	if (a->what == E_RELEASE) {
+		if ((ret = history(aq, txn, &r.j, AQ__RUN_RELEASED, a->now)) != 0)
+			return ret;
 		r.j.state = AQ_PENDING;
 		if (a->delta > 0)
 			r.j.begin = a->now + a->delta;
@@ -1055,8 +1162,11 @@ end_op(struct aq *aq, DB_TXN *txn, void *arg)
 	else
 		r.j.outcome = AQ_OUT_FAILED;
 	if ((ret = aq__stat(aq, txn, a->now, AQ__ST_ENDED, r.j.outcome,
-	    r.j.ended - r.j.started, a->id)) != 0)
+	    r.j.ended - r.j.started, a->id)) != 0 ||
+	    (ret = history(aq, txn, &r.j, AQ__RUN_ENDED, a->now)) != 0 ||
+	    (ret = dbdel(aq, txn, k, cancel_key(k, r.j.worker, a->id))) != 0)
 		return ret;
+	r.j.flags &= ~(unsigned)AQ__JOB_CANCEL;
 	if (r.j.outcome == AQ_OUT_FAILED || r.j.outcome == AQ_OUT_TIMEOUT)
 		r.j.failures++;
 	if ((r.j.outcome == AQ_OUT_FAILED || r.j.outcome == AQ_OUT_TIMEOUT) &&
@@ -1071,8 +1181,17 @@ end_op(struct aq *aq, DB_TXN *txn, void *arg)
 			return ret;
 		return index_pending(aq, txn, &r.j, a->now);
 	}
+	/* Its run ended, its children have not: it waits for them. */
+	if (r.j.kids > 0 && r.j.outcome != AQ_OUT_CANCELLED) {
+		r.j.flags |= AQ__JOB_AWAIT;
+		r.j.own_outcome = r.j.outcome;
+		r.j.outcome = AQ_NONE;
+		return store(aq, txn, &r.j, &r, 0);
+	}
 	r.j.state = AQ_DONE;
-	return store(aq, txn, &r.j, &r, 0);
+	if ((ret = store(aq, txn, &r.j, &r, 0)) != 0)
+		return ret;
+	return aq__job_ended(aq, txn, &r.j, a->now, NULL);
 }
 
 /* The delay before retry number n (from 1): doubled each time, +-10%. */
@@ -1172,11 +1291,145 @@ aq_interrupt(struct aq *aq, uint64_t id, const unsigned char *owner,
 	return rc;
 }
 
+/* ---- cancelling ---- */
+
+struct cancel_arg {
+	uint64_t	 id;
+	aq_time		 now;
+	int		 asked;		/* its worker is to stop it */
+};
+
+static int
+cancel_op(struct aq *aq, DB_TXN *txn, void *arg)
+{
+	struct cancel_arg *a = arg;
+	unsigned char k[AQ__KEY_MAX];
+	struct aq__rec r;
+	DBT data;
+	int ret;
+
+	a->asked = 0;
+	if ((ret = load(aq, txn, a->id, 1, &r, &data)) < 0 || ret > 1)
+		return ret;
+	if (ret == 1)
+		return aq__err(AQ_ENOENT, "no such job '%llu'",
+		    (unsigned long long)a->id);
+	r.j.id = a->id;
+	if (r.j.state == AQ_DONE)
+		return aq__err(AQ_NO, "job '%llu' is done already (%s)",
+		    (unsigned long long)a->id, aq_outcome_name(r.j.outcome));
+	if (r.j.state == AQ_PENDING) {
+		if ((ret = aq__unindex_pending(aq, txn, &r.j)) != 0 ||
+		    (ret = aq__deps_drop(aq, txn, &r.j, r.afterp)) != 0)
+			return ret;
+		r.j.waits = 0;
+	} else if (!(r.j.flags & AQ__JOB_AWAIT) && r.j.lease == 0) {
+		/* A worker runs it: it stops the job and records the end. */
+		if (r.j.flags & AQ__JOB_CANCEL)
+			return 0;
+		r.j.flags |= AQ__JOB_CANCEL;
+		a->asked = 1;
+		if ((ret = dbput(aq, txn, k, cancel_key(k, r.j.worker, a->id),
+		    NULL, 0)) != 0)
+			return ret;
+		return store(aq, txn, &r.j, &r, 0);
+	} else if (!(r.j.flags & AQ__JOB_AWAIT)) {
+		/* Claimed by aq-claim: nobody here can stop it; it is over. */
+		if ((ret = unindex_active(aq, txn, &r.j)) != 0 ||
+		    (ret = history(aq, txn, &r.j, AQ__RUN_CANCELLED,
+		    a->now)) != 0)
+			return ret;
+		r.j.lease = 0;
+	}
+	r.j.state = AQ_DONE;
+	r.j.outcome = AQ_OUT_CANCELLED;
+	r.j.ended = a->now;
+	r.j.flags &= ~(unsigned)(AQ__JOB_AWAIT | AQ__JOB_CANCEL);
+	if ((ret = aq__stat(aq, txn, a->now, AQ__ST_ENDED, AQ_OUT_CANCELLED,
+	    -1, a->id)) != 0 ||
+	    (ret = store(aq, txn, &r.j, &r, 0)) != 0)
+		return ret;
+	return aq__job_ended(aq, txn, &r.j, a->now, NULL);
+}
+
+int
+aq_cancel(struct aq *aq, uint64_t id, int *asked)
+{
+	struct cancel_arg a;
+	int rc;
+
+	a.id = id;
+	a.now = aq_now();
+	a.asked = 0;
+	if ((rc = aq__run(aq, cancel_op, &a, AQ__WRITE)) == AQ_OK)
+		aq__wake(aq);
+	if (asked != NULL)
+		*asked = a.asked;
+	return rc;
+}
+
+struct asked_arg {
+	const unsigned char	*owner;
+	uint64_t		*ids;
+	size_t			 max, n;
+};
+
+static int
+asked_op(struct aq *aq, DB_TXN *txn, void *arg)
+{
+	struct asked_arg *a = arg;
+	unsigned char pre[1 + AQ_UUID_LEN], k[AQ__ANYKEY_MAX];
+	DBT key, data;
+	DBC *c;
+	int ret, r2, flag = DB_SET_RANGE;
+
+	a->n = 0;
+	pre[0] = K_CANCEL;
+	memcpy(pre + 1, a->owner, AQ_UUID_LEN);
+	if ((ret = aq->db->cursor(aq->db, txn, &c, DB_READ_COMMITTED)) != 0)
+		return ret;
+	memcpy(k, pre, sizeof(pre));
+	aq__dbt_buf(&key, k, sizeof(pre), sizeof(k));
+	aq__dbt_part(&data, NULL, 0);
+	while (a->n < a->max) {
+		ret = c->get(c, &key, &data, flag);
+		flag = DB_NEXT;
+		if (ret == DB_NOTFOUND || (ret == 0 &&
+		    (key.size != sizeof(pre) + 8 ||
+		    memcmp(k, pre, sizeof(pre)) != 0))) {
+			ret = 0;
+			break;
+		}
+		if (ret != 0)
+			break;
+		a->ids[a->n++] = aq__get64(k + sizeof(pre));
+	}
+	if ((r2 = c->close(c)) != 0 && ret == 0)
+		ret = r2;
+	return ret;
+}
+
+int
+aq_cancels(struct aq *aq, const unsigned char *owner, uint64_t *ids,
+    size_t max, size_t *n)
+{
+	struct asked_arg a;
+	int rc;
+
+	a.owner = owner;
+	a.ids = ids;
+	a.max = max;
+	a.n = 0;
+	rc = aq__run(aq, asked_op, &a, AQ__NOINGEST);
+	*n = rc == AQ_OK ? a.n : 0;
+	return rc;
+}
+
 /* ---- changing pending jobs ---- */
 
 /* Take a pending job out of whichever index holds it. */
-static int
-unindex_pending(struct aq *aq, DB_TXN *txn, const struct aq_job *j)
+int
+aq__unindex_pending(struct aq *aq, DB_TXN *txn, const struct aq_job *j)
 {
 	unsigned char k[AQ__ANYKEY_MAX], rk[AQ__KEY_MAX];
 	size_t rn, i, n;
@@ -1227,7 +1480,7 @@ change_op(struct aq *aq, DB_TXN *txn, void *arg)
 			return aq__err(AQ_NO, "job '%llu' is not pending",
 			    (unsigned long long)a->ids[i]);
 		r.j.id = a->ids[i];
-		if ((ret = unindex_pending(aq, txn, &r.j)) != 0)
+		if ((ret = aq__unindex_pending(aq, txn, &r.j)) != 0)
 			return ret;
 		if (c->what & AQ_CHANGE_HOLD)
 			r.j.flags |= AQ_JOB_HOLD;

@@ -216,17 +216,9 @@ unpark(struct aq *aq, DB_TXN *txn, const char *name, uint64_t max,
 	if ((ret = aq->db->cursor(aq->db, txn, &c, 0)) != 0)
 		return ret;
 	for (;;) {
-		memset(&key, 0, sizeof(key));
-		memset(&data, 0, sizeof(data));
 		memcpy(k, pre, pn);
-		key.data = k;
-		key.size = (u_int32_t)pn;
-		key.ulen = sizeof(k);
-		key.flags = DB_DBT_USERMEM;
-		data.data = v;
-		data.ulen = sizeof(v);
-		data.dlen = sizeof(v);
-		data.flags = DB_DBT_USERMEM | DB_DBT_PARTIAL;
+		aq__dbt_buf(&key, k, pn, sizeof(k));
+		aq__dbt_part(&data, v, sizeof(v));
 		ret = c->get(c, &key, &data, DB_SET_RANGE | DB_RMW);
 		if (ret == DB_NOTFOUND || (ret == 0 && (key.size <= pn ||
 		    memcmp(k, pre, pn) != 0))) {
@@ -320,14 +312,9 @@ drop_holders(struct aq *aq, DB_TXN *txn, const char *name)
 	if ((ret = aq->db->cursor(aq->db, txn, &c, 0)) != 0)
 		return ret;
 	for (;;) {
-		memset(&key, 0, sizeof(key));
-		memset(&data, 0, sizeof(data));
 		memcpy(k, pre, pn);
-		key.data = k;
-		key.size = (u_int32_t)pn;
-		key.ulen = sizeof(k);
-		key.flags = DB_DBT_USERMEM;
-		data.flags = DB_DBT_PARTIAL;
+		aq__dbt_buf(&key, k, pn, sizeof(k));
+		aq__dbt_part(&data, NULL, 0);
 		ret = c->get(c, &key, &data, DB_SET_RANGE | DB_RMW);
 		if (ret == DB_NOTFOUND || (ret == 0 && (key.size != pn + 8 ||
 		    memcmp(k, pre, pn) != 0))) {
@@ -362,17 +349,9 @@ aq__quota_refill(struct aq *aq, DB_TXN *txn, uint64_t *moved)
 	*moved = 0;
 	if ((ret = aq->db->cursor(aq->db, txn, &c, DB_READ_COMMITTED)) != 0)
 		return ret;
-	memset(&key, 0, sizeof(key));
-	memset(&data, 0, sizeof(data));
 	k[0] = K_QUOTA;
-	key.data = k;
-	key.size = 1;
-	key.ulen = sizeof(k);
-	key.flags = DB_DBT_USERMEM;
-	data.data = v;
-	data.ulen = sizeof(v);
-	data.dlen = sizeof(v);
-	data.flags = DB_DBT_USERMEM | DB_DBT_PARTIAL;
+	aq__dbt_buf(&key, k, 1, sizeof(k));
+	aq__dbt_part(&data, v, sizeof(v));
 	/* At most 16 quotas with room a claim: the next do the others. */
 	while (n < 16) {
 		ret = c->get(c, &key, &data, flag);
@@ -528,13 +507,8 @@ holders(struct aq *aq, DB_TXN *txn, struct qlist *l)
 	if ((ret = aq->db->cursor(aq->db, txn, &c, DB_READ_COMMITTED)) != 0)
 		return ret;
 	memcpy(k, pre, pn);
-	memset(&key, 0, sizeof(key));
-	memset(&data, 0, sizeof(data));
-	key.data = k;
-	key.size = (u_int32_t)pn;
-	key.ulen = sizeof(k);
-	key.flags = DB_DBT_USERMEM;
-	data.flags = DB_DBT_PARTIAL;
+	aq__dbt_buf(&key, k, pn, sizeof(k));
+	aq__dbt_part(&data, NULL, 0);
 	for (;;) {
 		uint64_t *h;
 
@@ -572,17 +546,10 @@ list_op(struct aq *aq, DB_TXN *txn, void *arg)
 	qlist_clear(l);
 	if ((ret = aq->db->cursor(aq->db, txn, &c, DB_READ_COMMITTED)) != 0)
 		return ret;
-	memset(&key, 0, sizeof(key));
-	memset(&data, 0, sizeof(data));
-	key.size = (u_int32_t)(l->only ? qkey(k, K_QUOTA, l->only) - 1 : 1);
 	k[0] = K_QUOTA;
-	key.data = k;
-	key.ulen = sizeof(k);
-	key.flags = DB_DBT_USERMEM;
-	data.data = v;
-	data.ulen = sizeof(v);
-	data.dlen = sizeof(v);
-	data.flags = DB_DBT_USERMEM | DB_DBT_PARTIAL;
+	aq__dbt_buf(&key, k, l->only ? qkey(k, K_QUOTA, l->only) - 1 : 1,
+	    sizeof(k));
+	aq__dbt_part(&data, v, sizeof(v));
 	for (;;) {
 		struct aq_quota *q;
 

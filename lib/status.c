@@ -225,17 +225,9 @@ queues_op(struct aq *aq, DB_TXN *txn, void *arg)
 		ov->queues[i].paused = 0;
 	if ((ret = aq->db->cursor(aq->db, txn, &c, DB_READ_COMMITTED)) != 0)
 		return ret;
-	memset(&key, 0, sizeof(key));
-	memset(&data, 0, sizeof(data));
 	k[0] = K_QUEUE;
-	key.data = k;
-	key.size = 1;
-	key.ulen = sizeof(k);
-	key.flags = DB_DBT_USERMEM;
-	data.data = v;
-	data.ulen = sizeof(v);
-	data.dlen = sizeof(v);
-	data.flags = DB_DBT_USERMEM | DB_DBT_PARTIAL;
+	aq__dbt_buf(&key, k, 1, sizeof(k));
+	aq__dbt_part(&data, v, sizeof(v));
 	for (;;) {
 		char name[AQ_NAME_MAX + 1];
 
@@ -431,4 +423,132 @@ out:
 	if (fd != -1)
 		close(fd);
 	return rc;
+}
+
+/* ---- a job's history and children ---- */
+
+struct hist_arg {
+	uint64_t	 id;
+	int		 what;		/* 0: history, 1: children */
+	struct aq_run	*runs;
+	uint64_t	*kids;
+	size_t		 n;
+};
+
+static int
+hist_op(struct aq *aq, DB_TXN *txn, void *arg)
+{
+	struct hist_arg *a = arg;
+	unsigned char pre[9], k[AQ__ANYKEY_MAX], v[64 + AQ_NAME_MAX];
+	struct aq__rec r;
+	DBT key, data;
+	DBC *c;
+	int ret, r2, flag = DB_SET_RANGE;
+
+	aq__free(a->runs);
+	aq__free(a->kids);
+	a->runs = NULL;
+	a->kids = NULL;
+	a->n = 0;
+	if ((ret = aq__load_job(aq, txn, a->id, 0, &r)) == 1)
+		return aq__err(AQ_ENOENT, "no such job '%llu'",
+		    (unsigned long long)a->id);
+	if (ret != 0)
+		return ret;
+	pre[0] = a->what ? K_CHILD : K_HISTORY;
+	aq__be64(pre + 1, a->id);
+	if ((ret = aq->db->cursor(aq->db, txn, &c, DB_READ_COMMITTED)) != 0)
+		return ret;
+	memcpy(k, pre, 9);
+	aq__dbt_buf(&key, k, 9, sizeof(k));
+	aq__dbt_part(&data, v, sizeof(v));
+	for (;;) {
+		ret = c->get(c, &key, &data, flag);
+		flag = DB_NEXT;
+		if (ret == DB_NOTFOUND || (ret == 0 && (key.size !=
+		    (a->what ? 17u : 13u) || memcmp(k, pre, 9) != 0))) {
+			ret = 0;
+			break;
+		}
+		if (ret != 0)
+			break;
+		if (a->what) {
+			uint64_t *nk;
+
+			if ((nk = aq__realloc(a->kids, (a->n + 1) *
+			    sizeof(*nk))) == NULL) {
+				ret = ENOMEM;
+				break;
+			}
+			a->kids = nk;
+			a->kids[a->n++] = aq__get64(k + 9);
+		} else {
+			struct aq_run *nr, *run;
+
+			if (data.size < 42)
+				continue;
+			if ((nr = aq__realloc(a->runs, (a->n + 1) *
+			    sizeof(*nr))) == NULL) {
+				ret = ENOMEM;
+				break;
+			}
+			a->runs = nr;
+			run = &a->runs[a->n++];
+			memset(run, 0, sizeof(*run));
+			run->attempt = (int)aq__get32(k + 9);
+			memcpy(run->worker, v, AQ_UUID_LEN);
+			run->started = (aq_time)aq__get64(v + 16);
+			run->ended = (aq_time)aq__get64(v + 24);
+			run->exit_code = (int)aq__get32(v + 32) - 1;
+			run->signal = (int)aq__get32(v + 36);
+			run->outcome = v[40] < AQ_NOUTCOMES ?
+			    (enum aq_outcome)v[40] : AQ_NONE;
+			run->how = v[41];
+			if (data.size > 42)
+				memcpy(run->agent, v + 42, data.size - 42 <
+				    AQ_NAME_MAX ? data.size - 42 : AQ_NAME_MAX);
+		}
+	}
+	if ((r2 = c->close(c)) != 0 && ret == 0)
+		ret = r2;
+	return ret;
+}
+
+int
+aq_history(struct aq *aq, uint64_t id, struct aq_run **runs, size_t *n)
+{
+	struct hist_arg a;
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	a.id = id;
+	*runs = NULL;
+	*n = 0;
+	if ((rc = aq__run(aq, hist_op, &a, 0)) != AQ_OK) {
+		aq__free(a.runs);
+		return rc;
+	}
+	*runs = a.runs;
+	*n = a.n;
+	return AQ_OK;
+}
+
+int
+aq_children(struct aq *aq, uint64_t id, uint64_t **ids, size_t *n)
+{
+	struct hist_arg a;
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	a.id = id;
+	a.what = 1;
+	*ids = NULL;
+	*n = 0;
+	if ((rc = aq__run(aq, hist_op, &a, 0)) != AQ_OK) {
+		aq__free(a.kids);
+		return rc;
+	}
+	*ids = a.kids;
+	*n = a.n;
+	return AQ_OK;
 }

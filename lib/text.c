@@ -235,6 +235,17 @@ aq_job_json(const struct aq_job *j)
 		sb_json(&b, j->agent);
 	else
 		sb_str(&b, "null");
+	sb_str(&b, ",\"after\":[");
+	for (i = 0; i < j->nafter; i++)
+		sb_fmt(&b, "%s{\"id\":%llu,\"any\":%s}", i > 0 ? "," : "",
+		    (unsigned long long)j->after[i].id,
+		    j->after[i].any ? "true" : "false");
+	sb_fmt(&b, "],\"waits\":%d,\"parent\":", j->waits);
+	if (j->parent != 0)
+		sb_fmt(&b, "%llu", (unsigned long long)j->parent);
+	else
+		sb_str(&b, "null");
+	sb_fmt(&b, ",\"children_left\":%d", j->kids);
 	sb_time(&b, "created", j->created);
 	sb_time(&b, "begin", j->begin);
 	sb_time(&b, "deadline", j->deadline);
