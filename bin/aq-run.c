@@ -69,6 +69,9 @@
 extern char **environ;
 
 #define MAX_SLOTS	1024
+#define KEEP_DEFAULT	(7 * 86400 * AQ_SEC)	/* as zc.async keeps them */
+#define PURGE_EVERY	(60 * AQ_SEC)
+#define PURGE_BATCH	64	/* jobs a purge transaction removes */
 #define OUTBUF		65536
 
 static void __attribute__((noreturn))
@@ -81,14 +84,15 @@ usage(int code)
 	    " [-q queue]... [-u file]\n"
 	    "              [--death duration] [--grace duration]"
 	    " [--log file | --syslog]\n"
-	    "              [--output-cap size] [--pidfile file] "
-	    "[--ping duration]\n");
+	    "              [--keep duration] [--output-cap size] "
+	    "[--pidfile file]\n"
+	    "              [--ping duration]\n");
 	exit(code);
 }
 
 enum {
-	O_DEATH = 256, O_DRAIN, O_GRACE, O_LOG, O_OUTPUT_CAP, O_PIDFILE,
-	O_PING, O_SYSLOG
+	O_DEATH = 256, O_DRAIN, O_GRACE, O_KEEP, O_LOG, O_OUTPUT_CAP,
+	O_PIDFILE, O_PING, O_SYSLOG
 };
 
 static const struct option longopts[] = {
@@ -100,6 +104,7 @@ static const struct option longopts[] = {
 	{ "help", no_argument, NULL, 'h' },
 	{ "interval", required_argument, NULL, 'i' },
 	{ "jobs", required_argument, NULL, 'j' },
+	{ "keep", required_argument, NULL, O_KEEP },
 	{ "log", required_argument, NULL, O_LOG },
 	{ "count", required_argument, NULL, 'n' },
 	{ "output-cap", required_argument, NULL, O_OUTPUT_CAP },
@@ -1451,6 +1456,35 @@ cancels(aq_time now)
 		}
 }
 
+/*
+ * Retention: forget one batch of the jobs that ended more than keep ago.
+ * Returns when to go on: at once while old jobs are left (a batch is
+ * short, jobs are claimed and started between two), else a minute on.
+ */
+static aq_time
+purge(aq_time now, int64_t keep, size_t *total)
+{
+	char when[40];
+	size_t n;
+	int more, rc;
+
+	rc = aq_purge(aq, now - keep, PURGE_BATCH, &n, &more);
+	*total += n;
+	if (rc != AQ_OK) {
+		logmsg(0, "cannot purge old jobs: %s", aq_error());
+		more = 0;
+	}
+	if (more)
+		return now;
+	if (*total > 0) {
+		aq_format_time(now - keep, when, sizeof(when));
+		logmsg(0, "purged %zu job%s that ended before %s", *total,
+		    *total == 1 ? "" : "s", when);
+	}
+	*total = 0;
+	return now + PURGE_EVERY;
+}
+
 /* Add the agent of "NAME=SLOTS[:GLOB]" (-a), or "main" of -j's slots. */
 static void
 agent_add(const char *spec)
@@ -1510,12 +1544,14 @@ main(int argc, char *argv[])
 	const char *dir = NULL, *uuidpath = NULL, *pidpath = NULL, *errstr;
 	const char **queues = NULL;
 	int64_t poll_i = 5 * AQ_SEC, ping_i = 30 * AQ_SEC, death_i = 60 * AQ_SEC;
+	int64_t keep = KEEP_DEFAULT;
 	long long count = 0;
 	int ch, rc, sfd, wfd, drain = 0, stopping = 0, killing = 0, jset = 0;
 	int want = 1, idle = 0, i, nfd;
 	size_t nq = 0, taken, n;
 	aq_time now, next_poll, next_ping, next_due = 0, last_poll = 0;
-	aq_time last_reap = 0, next_cancels = 0;
+	aq_time last_reap = 0, next_cancels = 0, next_purge;
+	size_t purged = 0;
 	long long started = 0;
 	pid_t otherpid;
 
@@ -1576,6 +1612,10 @@ main(int argc, char *argv[])
 			break;
 		case O_GRACE:
 			grace = duration(optarg);
+			break;
+		case O_KEEP:
+			if (aq_parse_duration(optarg, &keep) != AQ_OK)
+				errx(65, "bad duration '%s'", optarg);
 			break;
 		case O_LOG:
 			logpath = optarg;
@@ -1706,6 +1746,7 @@ main(int argc, char *argv[])
 	now = aq_now();
 	next_poll = now + poll_i;
 	next_ping = now + ping_i;
+	next_purge = now;	/* a first pass, even for --drain */
 	title(0);
 
 	for (;;) {
@@ -1792,8 +1833,8 @@ main(int argc, char *argv[])
 		if (dirty && !synced && (rc = aq_sync_start(aq)) != AQ_OK)
 			logmsg(0, "cannot sync: %s", aq_error());
 		dirty = 0;
-		if (nbusy == 0 && (stopping || (drain && idle) ||
-		    (count > 0 && started >= count)))
+		if (nbusy == 0 && (stopping || (drain && idle &&
+		    next_purge > aq_now()) || (count > 0 && started >= count)))
 			break;
 
 		/* Wait for something to do. */
@@ -1803,7 +1844,8 @@ main(int argc, char *argv[])
 			int64_t ms;
 
 			if (!stopping)
-				until = earliest(until, next_due);
+				until = earliest(earliest(until, next_due),
+				    next_purge);
 			/* Running jobs: a look for cancels once a second. */
 			if (nbusy > 0)
 				until = earliest(until, next_cancels);
@@ -1905,6 +1947,8 @@ main(int argc, char *argv[])
 			want = 1;
 			next_due = 0;
 		}
+		if (now >= next_purge && !stopping)
+			next_purge = purge(now, keep, &purged);
 		if (now >= next_ping) {
 			next_ping = now + ping_i;
 			dirty = 1;

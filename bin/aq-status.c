@@ -173,7 +173,9 @@ show_relations(struct aq *aq, const struct aq_job *j)
 		for (i = 0; i < j->nafter; i++)
 			printf(" %llu%s", (unsigned long long)j->after[i].id,
 			    j->after[i].any ? " (any)" : "");
-		printf("%s\n", j->waits > 0 ? "" : " (ended)");
+		if (j->waits > 0)
+			printf(" (waiting for %d)", j->waits);
+		printf("\n");
 	}
 	if (j->parent != 0)
 		printf("%-10s %llu\n", "parent:",
@@ -737,13 +739,13 @@ overview(struct aq *aq, int json)
 		for (k = 0; k < AQ_NOUTCOMES; k++)
 			done += q->done[k];
 		if (!json) {
-			printf("%s pending %llu (ready %llu scheduled %llu "
-			    "held %llu quota %llu) active %llu done %llu (",
-			    q->name, (unsigned long long)pend,
-			    (unsigned long long)q->pending[AQ_READY],
-			    (unsigned long long)q->pending[AQ_SCHEDULED],
-			    (unsigned long long)q->pending[AQ_HELD],
-			    (unsigned long long)q->pending[AQ_QUOTA],
+			printf("%s pending %llu (", q->name,
+			    (unsigned long long)pend);
+			for (k = 0; k < AQ_NREASONS; k++)
+				printf("%s%s %llu", k > 0 ? " " : "",
+				    aq_reason_name((enum aq_reason)k),
+				    (unsigned long long)q->pending[k]);
+			printf(") active %llu done %llu (",
 			    (unsigned long long)q->active,
 			    (unsigned long long)done);
 			for (k = 1; k < AQ_NOUTCOMES; k++)

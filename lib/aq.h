@@ -585,6 +585,19 @@ int		 aq_history(struct aq *aq, uint64_t id, struct aq_run **runs,
 int		 aq_children(struct aq *aq, uint64_t id, uint64_t **ids,
 		    size_t *n);
 
+/*
+ * Retention: forget done jobs that ended before `before`, oldest first,
+ * with their history, notes, children lists and output files; a job that
+ * others depend on stays until they are purged.  At most about max jobs
+ * go in one short transaction: *n says how many went, *more whether
+ * older ones may be left (call again).  The handle remembers where it
+ * stopped, so jobs kept back are not looked at again on every call.
+ * Errors: AQ_EAGAIN (busy, or an output file that could not be removed
+ * after the jobs went), AQ_EPERM.
+ */
+int		 aq_purge(struct aq *aq, aq_time before, size_t max,
+		    size_t *n, int *more);
+
 /* ---- parse.c: times, durations, names ---- */
 
 aq_time		 aq_now(void);

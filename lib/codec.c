@@ -18,10 +18,18 @@
  *   'N'                          next job id
  *   'E' hash                     an environment, stored once for all jobs
  *                                that share it
+ *   'G' hash                     how many jobs use that environment
  *   'T' slot                     the token of the slot's last write
  *   'W' uuid                     a registered worker (worker.c)
  *   'M' minute                   statistics of that minute (stats.c)
  *   'V'                          format version and libdb version
+ *   'I'                          the highest id moved in from the intake
+ *   'U' 'H' 'Z'                  quotas, their holders, the jobs they
+ *                                hold back (quota.c)
+ *   'D' 'C' 'F' 'A'              dependencies, children, done jobs by
+ *                                end time, run history (deps.c)
+ *   'X' owner id                 active jobs aq-cancel asked to stop
+ *   'K' id key                   live notes (notes.c)
  *
  * A job record is a list of fields, each a tag byte, a length and the
  * bytes: readers skip tags they do not know, so a later format can add
@@ -151,6 +159,38 @@ aq__dbt_part(DBT *d, void *buf, size_t cap)
 	aq__dbt_buf(d, buf, 0, cap);
 	d->dlen = (u_int32_t)cap;
 	d->flags |= DB_DBT_PARTIAL;
+}
+
+/* Delete every key that starts with the pn bytes of pre. */
+int
+aq__del_prefix(struct aq *aq, DB_TXN *txn, const unsigned char *pre,
+    size_t pn)
+{
+	unsigned char k[AQ__ANYKEY_MAX];
+	DBT key, data;
+	DBC *c;
+	u_int32_t flag = DB_SET_RANGE;
+	int ret, r2;
+
+	if ((ret = aq->db->cursor(aq->db, txn, &c, 0)) != 0)
+		return ret;
+	memcpy(k, pre, pn);
+	aq__dbt_buf(&key, k, pn, sizeof(k));
+	aq__dbt_part(&data, NULL, 0);
+	for (;;) {
+		ret = c->get(c, &key, &data, flag | DB_RMW);
+		flag = DB_NEXT;
+		if (ret == DB_NOTFOUND || (ret == 0 && (key.size < pn ||
+		    memcmp(k, pre, pn) != 0))) {
+			ret = 0;
+			break;
+		}
+		if (ret != 0 || (ret = c->del(c, 0)) != 0)
+			break;
+	}
+	if ((r2 = c->close(c)) != 0 && ret == 0)
+		ret = r2;
+	return ret;
 }
 
 size_t

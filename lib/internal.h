@@ -49,6 +49,7 @@
 #define K_HISTORY	'A'
 #define K_CANCEL	'X'
 #define K_NOTE		'K'
+#define K_ENVREFS	'G'
 
 /* The flags of a queue record. */
 #define AQ__QUEUE_PAUSED	0x01
@@ -91,6 +92,8 @@ struct aq {
 	int		 ingesting;
 	struct aq__cut	 cut;		/* of a deferred ingest */
 	int		 gated;		/* aq__gate_open() done */
+	unsigned char	 purge_from[18];	/* purge.c: where to go on */
+	int		 purge_resume;
 };
 
 /* ---- err.c ---- */
@@ -162,6 +165,8 @@ size_t	 aq__key_owner(unsigned char *, const unsigned char *owner,
 #define AQ__ANYKEY_MAX	1024
 void	 aq__dbt_buf(DBT *, void *buf, size_t len, size_t cap);
 void	 aq__dbt_part(DBT *, void *buf, size_t cap);
+int	 aq__del_prefix(struct aq *, DB_TXN *, const unsigned char *pre,
+	    size_t pn);
 
 /*
  * A decoded job record points into the record bytes; aq__job_pack()
@@ -233,6 +238,7 @@ int	 aq__store_job(struct aq *, DB_TXN *, struct aq__rec *);
 int	 aq__index_pending(struct aq *, DB_TXN *, const struct aq_job *,
 	    aq_time now);
 int	 aq__unindex_pending(struct aq *, DB_TXN *, const struct aq_job *);
+int	 aq__env_ref(struct aq *, DB_TXN *, uint64_t envkey, int64_t delta);
 
 /* ---- sync.c ---- */
 int	 aq__sync_stop(struct aq *);

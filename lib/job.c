@@ -262,12 +262,60 @@ env_key(struct aq *aq, DB_TXN *txn, char *const *envp, uint64_t *key)
 	return ret;
 }
 
+/*
+ * Count the jobs that use stored environment h by delta ('G' h: count).
+ * The blob goes with the last of them; one counted by an older aq (no
+ * 'G' record) is never dropped, since its users are unknown.
+ */
+int
+aq__env_ref(struct aq *aq, DB_TXN *txn, uint64_t h, int64_t delta)
+{
+	unsigned char k[9], v[8];
+	uint64_t n = 0;
+	DBT key, data;
+	int ret;
+
+	k[0] = K_ENVREFS;
+	aq__be64(k + 1, h);
+	DBT_INIT(key, k, 9);
+	aq__dbt_buf(&data, v, 0, sizeof(v));
+	ret = aq->db->get(aq->db, txn, &key, &data, DB_RMW);
+	if (ret == 0 && data.size == 8)
+		n = aq__get64(v);
+	else if (ret == DB_NOTFOUND && delta < 0)
+		return 0;
+	else if (ret != 0 && ret != DB_NOTFOUND)
+		return ret;
+	if (delta >= 0 || n > (uint64_t)-delta) {
+		aq__be64(v, n + (uint64_t)delta);
+		return dbput(aq, txn, k, 9, v, 8);
+	}
+	if ((ret = aq->db->del(aq->db, txn, &key, 0)) != 0)
+		return ret;
+	k[0] = K_ENVBLOB;
+	ret = aq->db->del(aq->db, txn, &key, 0);
+	return ret == DB_NOTFOUND ? 0 : ret;
+}
+
 /* What aq__insert() remembers from one job to the next of a put. */
 struct aq__ins {
 	char *const	*lastenv;
 	uint64_t	 envkey;
+	uint64_t	 envrefs;	/* jobs stored with envkey, not counted */
 	const char	*lastq;
 };
+
+/* Count the jobs of a put that share an environment, once for them all. */
+static int
+ins_flush(struct aq *aq, DB_TXN *txn, struct aq__ins *st)
+{
+	int ret = 0;
+
+	if (st->envrefs > 0)
+		ret = aq__env_ref(aq, txn, st->envkey, (int64_t)st->envrefs);
+	st->envrefs = 0;
+	return ret;
+}
 
 /*
  * Store new job j, its id set, in txn: its environment (once for all the
@@ -282,13 +330,14 @@ insert(struct aq *aq, DB_TXN *txn, struct aq_job *j, aq_time now,
 	DBT key, data;
 	int ret;
 
+	if (j->envp != st->lastenv && (ret = ins_flush(aq, txn, st)) != 0)
+		return ret;
 	if (j->envp == NULL)
 		st->envkey = 0;
-	else if (j->envp != st->lastenv) {
-		if ((ret = env_key(aq, txn, j->envp, &st->envkey)) != 0)
-			return ret;
-		st->lastenv = j->envp;
-	}
+	else if (j->envp != st->lastenv &&
+	    (ret = env_key(aq, txn, j->envp, &st->envkey)) != 0)
+		return ret;
+	st->lastenv = j->envp;
 	if (st->lastq == NULL || strcmp(st->lastq, j->queue) != 0) {
 		size_t qn = strlen(j->queue);
 
@@ -317,6 +366,8 @@ insert(struct aq *aq, DB_TXN *txn, struct aq_job *j, aq_time now,
 		return ret;
 	if ((ret = store(aq, txn, j, NULL, st->envkey)) != 0)
 		return ret;
+	if (st->envkey != 0)
+		st->envrefs++;
 	if (j->state == AQ_DONE) {	/* a dependency ended not ok */
 		if ((ret = aq__stat(aq, txn, now, AQ__ST_ENDED, j->outcome, -1,
 		    j->id)) != 0)
@@ -406,8 +457,8 @@ aq__insert_jobs(struct aq *aq, DB_TXN *txn, struct aq_job **jobs, size_t n,
 		if (jobs[i]->id > top)
 			top = jobs[i]->id;
 	}
-	if (top == 0)
-		return 0;
+	if ((ret = ins_flush(aq, txn, &st)) != 0 || top == 0)
+		return ret;
 	if (skip != NULL && top > *skip)
 		*skip = top;
 	return raise_next(aq, txn, top + 1);
@@ -468,6 +519,8 @@ put_op(struct aq *aq, DB_TXN *txn, void *arg)
 		if ((ret = insert(aq, txn, &a->jobs[i], a->now, &st)) != 0)
 			return ret;
 	}
+	if ((ret = ins_flush(aq, txn, &st)) != 0)
+		return ret;
 	return raise_next(aq, txn, a->jobs[a->n - 1].id + 1);
 }
 

@@ -303,30 +303,9 @@ aq__quota_release(struct aq *aq, DB_TXN *txn, const struct aq_job *j,
 static int
 drop_holders(struct aq *aq, DB_TXN *txn, const char *name)
 {
-	unsigned char pre[QKEY_MAX], k[AQ__ANYKEY_MAX];
-	size_t pn = qkey(pre, K_HOLDER, name);
-	DBT key, data;
-	DBC *c;
-	int ret, r2;
+	unsigned char pre[QKEY_MAX];
 
-	if ((ret = aq->db->cursor(aq->db, txn, &c, 0)) != 0)
-		return ret;
-	for (;;) {
-		memcpy(k, pre, pn);
-		aq__dbt_buf(&key, k, pn, sizeof(k));
-		aq__dbt_part(&data, NULL, 0);
-		ret = c->get(c, &key, &data, DB_SET_RANGE | DB_RMW);
-		if (ret == DB_NOTFOUND || (ret == 0 && (key.size != pn + 8 ||
-		    memcmp(k, pre, pn) != 0))) {
-			ret = 0;
-			break;
-		}
-		if (ret != 0 || (ret = c->del(c, 0)) != 0)
-			break;
-	}
-	if ((r2 = c->close(c)) != 0 && ret == 0)
-		ret = r2;
-	return ret;
+	return aq__del_prefix(aq, txn, pre, qkey(pre, K_HOLDER, name));
 }
 
 /*

@@ -151,7 +151,7 @@ quota_is() {	# NAME FIELD VALUE: in aq-quota --json
 	[ "$(claim_id)" = 4 ]
 	[ "$(claim_id)" = none ]
 	run --separate-stderr aq-status
-	assert_line --regexp '^default pending 2 \(ready 0 scheduled 0 held 0 quota 2\) active 2 '
+	assert_line --regexp '^default pending 2 \(ready 0 scheduled 0 blocked 0 held 0 quota 2\) active 2 '
 	assert_line 'quota db size 1 used 1 waiting 2'
 	# The slot comes back: the next in claim order goes first.
 	run aq-claim --done 2

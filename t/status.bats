@@ -140,8 +140,8 @@ assert_list_line() {
 	run --separate-stderr aq-status
 	assert_success
 	[ "${#lines[@]}" -eq 2 ]
-	assert_line --regexp '^default pending 2 \(ready 1 scheduled 1 held 0 quota 0\) active 1 done 2 \(ok 1 failed 1( [a-z]+ 0)*\)$'
-	assert_line --regexp '^other pending 2 \(ready 1 scheduled 0 held 1 quota 0\) active 0 done 0 \(ok 0 failed 0( [a-z]+ 0)*\)$'
+	assert_line --regexp '^default pending 2 \(ready 1 scheduled 1 blocked 0 held 0 quota 0\) active 1 done 2 \(ok 1 failed 1( [a-z]+ 0)*\)$'
+	assert_line --regexp '^other pending 2 \(ready 1 scheduled 0 blocked 0 held 1 quota 0\) active 0 done 0 \(ok 0 failed 0( [a-z]+ 0)*\)$'
 }
 
 @test "aq-status counts expired and lost jobs among the done" {
@@ -150,7 +150,7 @@ assert_list_line() {
 	run --separate-stderr aq-status
 	assert_success
 	[ "${#lines[@]}" -eq 1 ]
-	assert_line --regexp '^late pending 0 \(ready 0 scheduled 0 held 0 quota 0\) active 0 done 1 \(ok 0 failed 0( [a-z]+ [0-9]+)*\)$'
+	assert_line --regexp '^late pending 0 \(ready 0 scheduled 0 blocked 0 held 0 quota 0\) active 0 done 1 \(ok 0 failed 0( [a-z]+ [0-9]+)*\)$'
 	assert_line --regexp '^late .*\(.* expired 1[ )]'
 	run --separate-stderr aq-status --json
 	assert_success

@@ -21,7 +21,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +29,7 @@
 
 #include "aq.h"
 #include "internal.h"
+#include "scratch.h"
 
 /* struct aq_job has char *; the tests fill it with literals. */
 #define S(s)	((char *)(s))
@@ -54,31 +54,17 @@ static const unsigned char owner_b[AQ_UUID_LEN] = {
 /* ---- fixture ---- */
 
 static int
-rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	if (type == FTW_DP)
-		chmod(path, 0700);
-	return remove(path) == -1 && errno != ENOENT ? -1 : 0;
-}
-
-static int
 setup(void **state)
 {
-	const char *tmp = getenv("TMPDIR");
 	struct fx *f;
 
 	if ((f = calloc(1, sizeof(*f))) == NULL)
 		return -1;
-	if (tmp == NULL || *tmp == '\0')
-		tmp = "/tmp";
-	snprintf(f->dir, sizeof(f->dir), "%s/aq-env-test.XXXXXX", tmp);
-	if (mkdtemp(f->dir) == NULL) {
+	if (scratch_make(f->dir, sizeof(f->dir), f->home, sizeof(f->home),
+	    "env") == -1) {
 		free(f);
 		return -1;
 	}
-	snprintf(f->home, sizeof(f->home), "%s/home", f->dir);
 	*state = f;
 	return 0;
 }
@@ -91,7 +77,7 @@ teardown(void **state)
 
 	aq_close(f->aq);
 	f->aq = NULL;
-	rc = nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	rc = scratch_remove(f->dir);
 	free(f);
 	return rc == 0 ? 0 : -1;
 }

@@ -20,7 +20,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +28,7 @@
 
 #include "aq.h"
 #include "internal.h"
+#include "scratch.h"
 
 #define S(s)	((char *)(s))
 #define HDR	64
@@ -43,32 +43,19 @@ struct fx {
 static char *argv_true[] = { S("true"), NULL };
 static char *env_one[] = { S("A=1"), NULL };
 
-static int
-rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	(void)type;
-	return remove(path) == -1 && errno != ENOENT ? -1 : 0;
-}
-
 /* A new environment, made and closed: the tests reopen it. */
 static int
 setup(void **state)
 {
-	const char *tmp = getenv("TMPDIR");
 	struct fx *f;
 
 	if ((f = calloc(1, sizeof(*f))) == NULL)
 		return -1;
-	if (tmp == NULL || *tmp == '\0')
-		tmp = "/tmp";
-	snprintf(f->dir, sizeof(f->dir), "%s/aq-intake-test.XXXXXX", tmp);
-	if (mkdtemp(f->dir) == NULL) {
+	if (scratch_make(f->dir, sizeof(f->dir), f->home, sizeof(f->home),
+	    "intake") == -1) {
 		free(f);
 		return -1;
 	}
-	snprintf(f->home, sizeof(f->home), "%s/home", f->dir);
 	snprintf(f->intake, sizeof(f->intake), "%s/intake", f->home);
 	if (aq_open(&f->aq, f->home, AQ_OPEN_CREATE) != AQ_OK) {
 		free(f);
@@ -87,7 +74,7 @@ teardown(void **state)
 	int rc;
 
 	aq_close(f->aq);
-	rc = nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	rc = scratch_remove(f->dir);
 	free(f);
 	return rc == 0 ? 0 : -1;
 }
