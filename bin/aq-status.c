@@ -59,7 +59,39 @@ static const struct option longopts[] = {
 struct lister {
 	int	json;
 	int	n;
+	int	reason;		/* -s REASON: pending jobs waiting so; else -1 */
+	int	outcome;	/* -s OUTCOME: done jobs that ended so; else -1 */
 };
+
+/*
+ * -s WORD: a state (pending, active, done), a reason a pending job waits
+ * (ready, blocked...) or an outcome of a done one (failed, skipped...).
+ */
+static void
+state_filter(const char *word, struct aq_filter *f, struct lister *l)
+{
+	int k;
+
+	for (k = 0; k < 3; k++)
+		if (strcmp(word, aq_state_name((enum aq_state)k)) == 0) {
+			f->state = k;
+			return;
+		}
+	for (k = 0; k < AQ_NREASONS; k++)
+		if (strcmp(word, aq_reason_name((enum aq_reason)k)) == 0) {
+			f->state = AQ_PENDING;
+			l->reason = k;
+			return;
+		}
+	for (k = 1; k < AQ_NOUTCOMES; k++)
+		if (strcmp(word, aq_outcome_name((enum aq_outcome)k)) == 0) {
+			f->state = AQ_DONE;
+			l->outcome = k;
+			return;
+		}
+	warnx("unknown state '%s'", word);
+	usage(64);
+}
 
 static const char *
 state_word(const struct aq_job *j, char *buf, size_t size)
@@ -79,6 +111,9 @@ list_one(const struct aq_job *j, void *arg)
 	struct lister *l = arg;
 	char st[32], *s;
 
+	if ((l->reason >= 0 && (int)j->reason != l->reason) ||
+	    (l->outcome >= 0 && (int)j->outcome != l->outcome))
+		return 0;
 	s = l->json ? aq_job_json(j) : aq_job_cmdline(j);
 	if (s == NULL)
 		err(75, "cannot format job %llu", (unsigned long long)j->id);
@@ -826,7 +861,7 @@ int
 main(int argc, char *argv[])
 {
 	struct aq_filter f = { NULL, -1 };
-	struct lister l = { 0, 0 };
+	struct lister l = { 0, 0, -1, -1 };
 	struct aq_job *job;
 	struct aq *aq;
 	const char *dir = NULL, *errstr;
@@ -880,16 +915,7 @@ main(int argc, char *argv[])
 			f.queue = optarg;
 			break;
 		case 's':
-			if (strcmp(optarg, "pending") == 0)
-				f.state = AQ_PENDING;
-			else if (strcmp(optarg, "active") == 0)
-				f.state = AQ_ACTIVE;
-			else if (strcmp(optarg, "done") == 0)
-				f.state = AQ_DONE;
-			else {
-				warnx("unknown state '%s'", optarg);
-				usage(64);
-			}
+			state_filter(optarg, &f, &l);
 			break;
 		case 'V':
 			printf("aq-status (aq) %s\n", PACKAGE_VERSION);

@@ -191,14 +191,15 @@ push(struct work *w, uint64_t id)
 }
 
 /*
- * The next dependent of ended job id ('D' id child), its entry deleted;
- * 1 when there is none.
+ * Take the dependents of ended job id ('D' id child) into d, their
+ * entries deleted, in one walk of one cursor: the low bit of each is set
+ * when any outcome will do.
  */
 static int
-next_dependent(struct aq *aq, DB_TXN *txn, uint64_t id, uint64_t *child,
-    int *any)
+take_dependents(struct aq *aq, DB_TXN *txn, uint64_t id, struct work *d)
 {
 	unsigned char k[AQ__ANYKEY_MAX], pre[9], v[1];
+	u_int32_t flag = DB_SET_RANGE;
 	DBT key, data;
 	DBC *c;
 	int ret, r2;
@@ -210,17 +211,22 @@ next_dependent(struct aq *aq, DB_TXN *txn, uint64_t id, uint64_t *child,
 	memcpy(k, pre, 9);
 	aq__dbt_buf(&key, k, 9, sizeof(k));
 	aq__dbt_part(&data, v, sizeof(v));
-	ret = c->get(c, &key, &data, DB_SET_RANGE | DB_RMW);
-	if (ret == 0 && (key.size != 17 || memcmp(k, pre, 9) != 0))
-		ret = DB_NOTFOUND;
-	if (ret == 0) {
-		*child = aq__get64(k + 9);
-		*any = data.size > 0 && v[0] != 0;
-		ret = c->del(c, 0);
+	for (;;) {
+		ret = c->get(c, &key, &data, flag | DB_RMW);
+		flag = DB_NEXT;
+		if (ret == DB_NOTFOUND || (ret == 0 && (key.size != 17 ||
+		    memcmp(k, pre, 9) != 0))) {
+			ret = 0;
+			break;
+		}
+		if (ret != 0 || (ret = push(d, aq__get64(k + 9) << 1 |
+		    (data.size > 0 && v[0] != 0))) != 0 ||
+		    (ret = c->del(c, 0)) != 0)
+			break;
 	}
 	if ((r2 = c->close(c)) != 0 && ret == 0)
 		ret = r2;
-	return ret == DB_NOTFOUND ? 1 : ret;
+	return ret;
 }
 
 /* Make r done with outcome o now, and queue it for its own ending. */
@@ -240,20 +246,23 @@ end_now(struct aq *aq, DB_TXN *txn, struct aq__rec *r, enum aq_outcome o,
 	return push(w, r->j.id);
 }
 
-/* Job j (done, stored) ended: tell its dependents and its parent. */
+/*
+ * Tell the dependents d of ended job j: each waits for one job less; one
+ * that needed j to end ok and did not get it is skipped (and queued in w
+ * to end in turn); one that waits for nothing more is indexed.
+ */
 static int
-ended_one(struct aq *aq, DB_TXN *txn, const struct aq_job *j, aq_time now,
-    struct work *w)
+resolve(struct aq *aq, DB_TXN *txn, const struct aq_job *j,
+    const struct work *d, aq_time now, struct work *w)
 {
-	unsigned char k[17];
 	struct aq__rec r;
-	uint64_t child = 0;
-	int any = 0, ret;
+	uint64_t child;
+	size_t at;
+	int any, ret;
 
-	if ((ret = put_key(aq, txn, k, pair_key(k, K_FINISHED,
-	    (uint64_t)j->ended ^ ((uint64_t)1 << 63), j->id), NULL, 0)) != 0)
-		return ret;
-	while ((ret = next_dependent(aq, txn, j->id, &child, &any)) == 0) {
+	for (at = 0; at < d->n; at++) {
+		child = d->ids[at] >> 1;
+		any = (int)(d->ids[at] & 1);
 		if ((ret = aq__load_job(aq, txn, child, 1, &r)) == 1)
 			continue;	/* purged meanwhile */
 		if (ret != 0)
@@ -286,7 +295,32 @@ ended_one(struct aq *aq, DB_TXN *txn, const struct aq_job *j, aq_time now,
 			return ret;
 		w->woke = 1;
 	}
-	if (ret != 1)
+	return 0;
+}
+
+/* Job j (done, stored) ended: tell its dependents and its parent. */
+static int
+ended_one(struct aq *aq, DB_TXN *txn, const struct aq_job *j, aq_time now,
+    struct work *w)
+{
+	unsigned char k[17];
+	struct aq__rec r;
+	struct work d;
+	int ret;
+
+	if ((ret = put_key(aq, txn, k, pair_key(k, K_FINISHED,
+	    (uint64_t)j->ended ^ ((uint64_t)1 << 63), j->id), NULL, 0)) != 0)
+		return ret;
+	memset(&d, 0, sizeof(d));
+	/* No job ever named it: no 'D' entry to look for (most jobs). */
+	if (j->depended > 0 &&
+	    (ret = take_dependents(aq, txn, j->id, &d)) != 0) {
+		aq__free(d.ids);
+		return ret;
+	}
+	ret = resolve(aq, txn, j, &d, now, w);
+	aq__free(d.ids);
+	if (ret != 0)
 		return ret;
 	if (j->parent == 0)
 		return 0;

@@ -1216,7 +1216,9 @@ end_op(struct aq *aq, DB_TXN *txn, void *arg)
 		r.j.outcome = AQ_OUT_FAILED;
 	if ((ret = aq__stat(aq, txn, a->now, AQ__ST_ENDED, r.j.outcome,
 	    r.j.ended - r.j.started, a->id)) != 0 ||
-	    (ret = history(aq, txn, &r.j, AQ__RUN_ENDED, a->now)) != 0 ||
+	    (ret = history(aq, txn, &r.j, AQ__RUN_ENDED, a->now)) != 0)
+		return ret;
+	if ((r.j.flags & AQ__JOB_CANCEL) &&
 	    (ret = dbdel(aq, txn, k, cancel_key(k, r.j.worker, a->id))) != 0)
 		return ret;
 	r.j.flags &= ~(unsigned)AQ__JOB_CANCEL;

@@ -23,6 +23,11 @@
  *   aq-bench rss CMD ...    run CMD; print the max RSS of it and its
  *                           descendants, and the largest private resident
  *                           size of CMD itself, in KiB
+ *   aq-bench fanout DIR FREE N  in DIR, N jobs --after one job, which is
+ *                           claimed and ended ok: time that end, which
+ *                           makes the N claimable; in FREE, time the put
+ *                           of N independent jobs; print both, in us
+ *   aq-bench chain DIR N    put N true jobs, each --after the one before
  *
  * Not installed; it links the library the programs use.
  */
@@ -553,6 +558,135 @@ rss(char *argv[])
 	printf("%ld %ld\n", ru.ru_maxrss, anon);
 }
 
+/* n "true" jobs in jobs[], named, in cwd, with the caller's environment. */
+static struct aq_job *
+true_jobs(int n)
+{
+	static char tru[] = "true";
+	static char *argv[] = { tru, NULL };
+	static char cwd[PATH_MAX];
+	struct aq_job *jobs;
+	int i;
+
+	if (n < 1)
+		errx(64, "bad count");
+	if ((jobs = calloc((size_t)n, sizeof(*jobs))) == NULL)
+		err(1, "calloc");
+	if (getcwd(cwd, sizeof(cwd)) == NULL)
+		err(1, "getcwd");
+	for (i = 0; i < n; i++) {
+		jobs[i].argv = argv;
+		jobs[i].envp = environ;
+		jobs[i].cwd = cwd;
+		jobs[i].name = tru;
+	}
+	return jobs;
+}
+
+static struct aq *
+open_home(const char *dir)
+{
+	struct aq *aq;
+	int rc;
+
+	if ((rc = aq_open(&aq, dir, AQ_OPEN_CREATE)) != AQ_OK)
+		errx(rc, "%s", aq_error());
+	return aq;
+}
+
+/*
+ * Resolving dependents: the end of one job that n others wait for, which
+ * resolves them all in its transaction, against the put of n jobs that
+ * wait for nothing, in one transaction too.
+ */
+static void
+fanout(const char *dir, const char *free_dir, int n)
+{
+	struct aq_claim_opts o;
+	struct aq_result r;
+	struct aq_dep dep;
+	struct aq_job *jobs, *j;
+	struct aq *aq;
+	int64_t t, resolve, put;
+	int i, rc;
+
+	jobs = true_jobs(n);
+	aq = open_home(dir);
+	if ((rc = aq_put(aq, jobs, 1)) != AQ_OK)
+		errx(rc, "%s", aq_error());
+	dep.id = jobs[0].id;
+	dep.any = 0;
+	for (i = 0; i < n; i++) {
+		jobs[i].id = 0;
+		jobs[i].after = &dep;
+		jobs[i].nafter = 1;
+	}
+	if ((rc = aq_put(aq, jobs, (size_t)n)) != AQ_OK)
+		errx(rc, "%s", aq_error());
+	memset(&o, 0, sizeof(o));
+	o.owner[0] = 1;
+	if ((rc = aq_claim(aq, &o, &j, NULL)) != AQ_OK)
+		errx(rc, "claim: %s", aq_error());
+	if (j->id != dep.id)
+		errx(1, "claimed job %llu, not %llu", (unsigned long long)j->id,
+		    (unsigned long long)dep.id);
+	aq_job_free(j);
+	memset(&r, 0, sizeof(r));
+	r.exit_code = 0;
+	t = us();
+	if ((rc = aq_done(aq, dep.id, o.owner, &r)) != AQ_OK)
+		errx(rc, "done: %s", aq_error());
+	resolve = us() - t;
+	aq_close(aq);
+
+	for (i = 0; i < n; i++) {
+		jobs[i].id = 0;
+		jobs[i].after = NULL;
+		jobs[i].nafter = 0;
+	}
+	aq = open_home(free_dir);
+	/* The same first put as above: the store is not empty either. */
+	if ((rc = aq_put(aq, jobs, 1)) != AQ_OK)
+		errx(rc, "%s", aq_error());
+	jobs[0].id = 0;
+	t = us();
+	if ((rc = aq_put(aq, jobs, (size_t)n)) != AQ_OK)
+		errx(rc, "%s", aq_error());
+	put = us() - t;
+	aq_close(aq);
+	free(jobs);
+	printf("resolve %lld put %lld\n", (long long)resolve, (long long)put);
+}
+
+/* Put a chain of n true jobs, each --after the one before. */
+static void
+chain(const char *dir, int n)
+{
+	struct aq_job *jobs;
+	struct aq_dep dep;
+	struct aq *aq;
+	int i, rc;
+
+	jobs = true_jobs(n);
+	aq = open_home(dir);
+	/* Each put commits to the OS; one flush at the end. */
+	aq_defer_sync(aq, 1);
+	for (i = 0; i < n; i++) {
+		if (i > 0) {
+			dep.id = jobs[i - 1].id;
+			dep.any = 0;
+			jobs[i].after = &dep;
+			jobs[i].nafter = 1;
+		}
+		if ((rc = aq_put(aq, &jobs[i], 1)) != AQ_OK)
+			errx(rc, "%s", aq_error());
+	}
+	if ((rc = aq_sync(aq)) != AQ_OK)
+		errx(rc, "%s", aq_error());
+	aq_close(aq);
+	free(jobs);
+}
+
 /* Put n jobs of the argv job cmd in one transaction. */
 static void
 putn(const char *dir, int n, char **cmd)
@@ -603,9 +737,13 @@ main(int argc, char *argv[])
 		rss(argv + 2);
 	else if (argc >= 5 && strcmp(argv[1], "put") == 0)
 		putn(argv[2], atoi(argv[3]), argv + 4);
+	else if (argc == 5 && strcmp(argv[1], "fanout") == 0)
+		fanout(argv[2], argv[3], atoi(argv[4]));
+	else if (argc == 4 && strcmp(argv[1], "chain") == 0)
+		chain(argv[2], atoi(argv[3]));
 	else
 		errx(64, "usage: aq-bench phases|claim|latency DIR N | "
 		    "put DIR N CMD ... | spawn N P | stamp FILE | rss CMD ... | "
-		    "noop");
+		    "fanout DIR FREE N | chain DIR N | noop");
 	return 0;
 }

@@ -93,7 +93,7 @@ assert_list_line() {
 @test "aq-status -l -s with an unknown state exits 64" {
 	put_ok 1 true
 	local s
-	for s in bogus ready ok PENDING ''; do
+	for s in bogus none PENDING Ready ''; do
 		run --separate-stderr aq-status -l -s "$s"
 		assert_failure 64
 		assert_output ''
@@ -356,6 +356,31 @@ assert_list_line() {
 	[ "${#lines[@]}" -eq 2 ]
 	assert_line --index 0 --regexp '^1[[:space:]]+done/ok[[:space:]]'
 	assert_line --index 1 --regexp '^2[[:space:]]+done/failed[[:space:]]'
+}
+
+@test "aq-status -l -s takes a reason a pending job waits for, or an outcome" {
+	make_jobs
+	run --separate-stderr aq-status -l -s ready
+	assert_success
+	[ "${#lines[@]}" -eq 2 ]
+	assert_line --index 0 --regexp '^4[[:space:]]+pending/ready'
+	assert_line --index 1 --regexp '^7[[:space:]]+pending/ready'
+	run --separate-stderr aq-status -l -s scheduled
+	[ "${#lines[@]}" -eq 1 ]
+	assert_line --index 0 --regexp '^5[[:space:]]+pending/scheduled'
+	run --separate-stderr aq-status -l -s held
+	[ "${#lines[@]}" -eq 1 ]
+	assert_line --index 0 --regexp '^6[[:space:]]+pending/held'
+	run --separate-stderr aq-status -l -s failed
+	[ "${#lines[@]}" -eq 1 ]
+	assert_line --index 0 --regexp '^2[[:space:]]+done/failed'
+	run --separate-stderr aq-status --json -l -s ok
+	assert_success
+	[ "$(json_len '')" -eq 1 ]
+	assert_json '[0].id' 1
+	run --separate-stderr aq-status -l -s blocked
+	assert_success
+	assert_output ''
 }
 
 @test "aq-status -l -q -s combine" {
