@@ -27,7 +27,7 @@ usage(int code)
 {
 	fprintf(code ? stderr : stdout,
 	    "usage: aq-note [-hV] [--json] [-d dir] [id]\n"
-	    "       aq-note [-d dir] [-w seconds] [id] key\n"
+	    "       aq-note [-d dir] [-w duration] [id] key\n"
 	    "       aq-note [-d dir] [id] key=value\n"
 	    "       aq-note [-d dir] -r [id] key\n");
 	exit(code);

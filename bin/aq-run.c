@@ -1285,15 +1285,20 @@ record_ends(void)
 		else if (e->stopped)
 			logmsg(0, "job %llu stopped and interrupted after %s",
 			    (unsigned long long)e->job->id, d);
-		else if (e->r.signal != 0)
-			logmsg(1, "job %llu ended %s (signal %d) in %s",
-			    (unsigned long long)e->job->id, e->timedout ?
-			    "timeout" : "failed", e->r.signal, d);
-		else
-			logmsg(1, "job %llu ended %s (exit %d) in %s",
-			    (unsigned long long)e->job->id, e->timedout ?
-			    "timeout" : e->r.exit_code == 0 ? "ok" : "failed",
-			    e->r.exit_code, d);
+		else {
+			const char *o = e->cancelled ? "cancelled" :
+			    e->timedout ? "timeout" : e->r.signal == 0 &&
+			    e->r.exit_code == 0 ? "ok" : "failed";
+
+			if (e->r.signal != 0)
+				logmsg(1, "job %llu ended %s (signal %d) in %s",
+				    (unsigned long long)e->job->id, o,
+				    e->r.signal, d);
+			else
+				logmsg(1, "job %llu ended %s (exit %d) in %s",
+				    (unsigned long long)e->job->id, o,
+				    e->r.exit_code, d);
+		}
 		aq_job_free(e->job);
 	}
 	nends = 0;

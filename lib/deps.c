@@ -335,8 +335,10 @@ ended_one(struct aq *aq, DB_TXN *txn, const struct aq_job *j, aq_time now,
 		r.j.kidfail = 1;
 	if (r.j.state == AQ_ACTIVE && (r.j.flags & AQ__JOB_AWAIT) &&
 	    r.j.kids == 0)
-		return end_now(aq, txn, &r, r.j.own_outcome == AQ_OUT_OK &&
-		    !r.j.kidfail ? AQ_OUT_OK : AQ_OUT_FAILED, now, w);
+		/* Its own run's outcome first: a timeout stays a timeout. */
+		return end_now(aq, txn, &r, r.j.own_outcome != AQ_OUT_OK ?
+		    r.j.own_outcome : r.j.kidfail ? AQ_OUT_FAILED : AQ_OUT_OK,
+		    now, w);
 	return aq__store_job(aq, txn, &r);
 }
 

@@ -238,7 +238,8 @@ int	 aq__store_job(struct aq *, DB_TXN *, struct aq__rec *);
 int	 aq__index_pending(struct aq *, DB_TXN *, const struct aq_job *,
 	    aq_time now);
 int	 aq__unindex_pending(struct aq *, DB_TXN *, const struct aq_job *);
-int	 aq__env_ref(struct aq *, DB_TXN *, uint64_t envkey, int64_t delta);
+int	 aq__env_ref(struct aq *, DB_TXN *, uint64_t envkey, int64_t delta,
+	    int fresh);
 
 /* ---- sync.c ---- */
 int	 aq__sync_stop(struct aq *);

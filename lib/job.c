@@ -209,7 +209,8 @@ history(struct aq *aq, DB_TXN *txn, const struct aq_job *j, int kind,
 	aq__be64(v + 24, (uint64_t)(j->ended ? j->ended : now));
 	aq__be32(v + 32, (uint32_t)(j->exit_code + 1));
 	aq__be32(v + 36, (uint32_t)j->signal);
-	v[40] = (unsigned char)j->outcome;
+	/* A claim leaves the outcome of the run before: only an end sets it. */
+	v[40] = (unsigned char)(kind == AQ__RUN_ENDED ? j->outcome : AQ_NONE);
 	v[41] = (unsigned char)kind;
 	memcpy(v + 42, j->agent, an);
 	return dbput(aq, txn, k, sizeof(k), v, 42 + an);
@@ -225,7 +226,8 @@ struct put_arg {
 
 /* Find or store an environment; its key goes into the job record. */
 static int
-env_key(struct aq *aq, DB_TXN *txn, char *const *envp, uint64_t *key)
+env_key(struct aq *aq, DB_TXN *txn, char *const *envp, uint64_t *key,
+    int *fresh)
 {
 	struct aq__buf b = { NULL, 0, 0 };
 	unsigned char k[9];
@@ -246,6 +248,7 @@ env_key(struct aq *aq, DB_TXN *txn, char *const *envp, uint64_t *key)
 		DBT_INIT(kd, k, 9);
 		memset(&data, 0, sizeof(data));
 		ret = aq->db->get(aq->db, txn, &kd, &data, DB_RMW);
+		*fresh = ret == DB_NOTFOUND;
 		if (ret == DB_NOTFOUND) {
 			ret = dbput(aq, txn, k, 9, b.p, b.len);
 			break;
@@ -262,13 +265,19 @@ env_key(struct aq *aq, DB_TXN *txn, char *const *envp, uint64_t *key)
 	return ret;
 }
 
+/* A 'G' count of a blob whose users are not all counted: kept for ever. */
+#define ENV_UNCOUNTED	((uint64_t)1 << 63)
+
 /*
- * Count the jobs that use stored environment h by delta ('G' h: count).
- * The blob goes with the last of them; one counted by an older aq (no
- * 'G' record) is never dropped, since its users are unknown.
+ * Count the jobs that use stored environment h by delta ('G' h: count);
+ * fresh: the blob was stored in this transaction.  The blob goes with
+ * the last of them.  One that an older aq stored, without a count, is
+ * marked uncounted at its next use and never dropped: its first users
+ * are unknown.
  */
 int
-aq__env_ref(struct aq *aq, DB_TXN *txn, uint64_t h, int64_t delta)
+aq__env_ref(struct aq *aq, DB_TXN *txn, uint64_t h, int64_t delta,
+    int fresh)
 {
 	unsigned char k[9], v[8];
 	uint64_t n = 0;
@@ -284,8 +293,12 @@ aq__env_ref(struct aq *aq, DB_TXN *txn, uint64_t h, int64_t delta)
 		n = aq__get64(v);
 	else if (ret == DB_NOTFOUND && delta < 0)
 		return 0;
+	else if (ret == DB_NOTFOUND && !fresh)
+		n = ENV_UNCOUNTED;
 	else if (ret != 0 && ret != DB_NOTFOUND)
 		return ret;
+	if (n & ENV_UNCOUNTED)
+		delta = 0;
 	if (delta >= 0 || n > (uint64_t)-delta) {
 		aq__be64(v, n + (uint64_t)delta);
 		return dbput(aq, txn, k, 9, v, 8);
@@ -302,6 +315,7 @@ struct aq__ins {
 	char *const	*lastenv;
 	uint64_t	 envkey;
 	uint64_t	 envrefs;	/* jobs stored with envkey, not counted */
+	int		 envfresh;	/* envkey's blob was stored by this put */
 	const char	*lastq;
 };
 
@@ -312,7 +326,8 @@ ins_flush(struct aq *aq, DB_TXN *txn, struct aq__ins *st)
 	int ret = 0;
 
 	if (st->envrefs > 0)
-		ret = aq__env_ref(aq, txn, st->envkey, (int64_t)st->envrefs);
+		ret = aq__env_ref(aq, txn, st->envkey, (int64_t)st->envrefs,
+		    st->envfresh);
 	st->envrefs = 0;
 	return ret;
 }
@@ -335,7 +350,8 @@ insert(struct aq *aq, DB_TXN *txn, struct aq_job *j, aq_time now,
 	if (j->envp == NULL)
 		st->envkey = 0;
 	else if (j->envp != st->lastenv &&
-	    (ret = env_key(aq, txn, j->envp, &st->envkey)) != 0)
+	    (ret = env_key(aq, txn, j->envp, &st->envkey,
+	    &st->envfresh)) != 0)
 		return ret;
 	st->lastenv = j->envp;
 	if (st->lastq == NULL || strcmp(st->lastq, j->queue) != 0) {
@@ -524,6 +540,39 @@ put_op(struct aq *aq, DB_TXN *txn, void *arg)
 	return raise_next(aq, txn, a->jobs[a->n - 1].id + 1);
 }
 
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* A job names each dependency once: one end resolves one wait. */
+static int
+deps_once(const struct aq_job *j)
+{
+	uint64_t *ids;
+	size_t i;
+	int rc = AQ_OK;
+
+	if (j->nafter < 2)
+		return AQ_OK;
+	if ((ids = aq__malloc(j->nafter * sizeof(*ids))) == NULL)
+		return aq__err(AQ_EAGAIN, "out of memory");
+	for (i = 0; i < j->nafter; i++)
+		ids[i] = j->after[i].id;
+	qsort(ids, j->nafter, sizeof(*ids), cmp_u64);
+	for (i = 1; i < j->nafter; i++)
+		if (ids[i] == ids[i - 1]) {
+			rc = aq__err(AQ_EINPUT, "job '%llu' named twice as a "
+			    "dependency", (unsigned long long)ids[i]);
+			break;
+		}
+	aq__free(ids);
+	return rc;
+}
+
 int
 aq_put(struct aq *aq, struct aq_job *jobs, size_t n)
 {
@@ -563,6 +612,8 @@ aq_put(struct aq *aq, struct aq_job *jobs, size_t n)
 					return aq__err(AQ_EINPUT, "quota '%s' "
 					    "named twice", j->quotas[k]);
 		}
+		if ((rc = deps_once(j)) != AQ_OK)
+			return rc;
 		if (k > 0 || j->nafter > 0 || j->parent != 0)
 			checked = 1;
 	}
@@ -1380,10 +1431,10 @@ cancel_op(struct aq *aq, DB_TXN *txn, void *arg)
 		r.j.waits = 0;
 	} else if (!(r.j.flags & AQ__JOB_AWAIT) && r.j.lease == 0) {
 		/* A worker runs it: it stops the job and records the end. */
-		if (r.j.flags & AQ__JOB_CANCEL)
-			return 0;
-		r.j.flags |= AQ__JOB_CANCEL;
 		a->asked = 1;
+		if (r.j.flags & AQ__JOB_CANCEL)
+			return 0;	/* asked before: -w waits all the same */
+		r.j.flags |= AQ__JOB_CANCEL;
 		if ((ret = dbput(aq, txn, k, cancel_key(k, r.j.worker, a->id),
 		    NULL, 0)) != 0)
 			return ret;

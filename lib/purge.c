@@ -127,7 +127,7 @@ purge_one(struct aq *aq, DB_TXN *txn, uint64_t id, struct purge_arg *a)
 		if ((ret = del_key(aq, txn, k, 17)) != 0)
 			goto out;
 	}
-	if (envkey != 0 && (ret = aq__env_ref(aq, txn, envkey, -1)) != 0)
+	if (envkey != 0 && (ret = aq__env_ref(aq, txn, envkey, -1, 0)) != 0)
 		goto out;
 	for (i = 0; i < ndeps; i++) {
 		uint64_t dep = aq__get64(deps + 9 * i);

@@ -31,6 +31,30 @@ outcomes_are() {
 	done
 }
 
+# ---- usage ----
+
+@test "aq-cancel and aq-note -h print the usage on stdout and exit 0; -V the version" {
+	local p
+	for p in aq-cancel aq-note; do
+		run --separate-stderr "$p" -h
+		assert_success
+		assert_line --index 0 --regexp "^usage: $p "
+		[ -z "$stderr" ]
+		run --separate-stderr "$p" --version
+		assert_success
+		assert_output "$p (aq) 0.1.0"
+	done
+	[ ! -e "$AQ_HOME" ]
+}
+
+@test "aq-cancel and aq-note without an environment exit 69 and make none" {
+	run --separate-stderr aq-cancel 1
+	assert_failure 69
+	run --separate-stderr aq-note 1 k=v
+	assert_failure 69
+	[ ! -e "$AQ_HOME" ]
+}
+
 # ---- dependencies: bad input ----
 
 @test "aq-put --after a missing job exits 66 and puts nothing, nor a batch" {
@@ -63,6 +87,16 @@ outcomes_are() {
 		assert_failure 65
 	done
 	assert_no_jobs
+}
+
+@test "aq-put naming a dependency twice exits 65 and puts nothing" {
+	put_ok 1 true
+	run --separate-stderr aq-put --after 1 --after 1 true
+	assert_failure 65
+	assert_stderr "aq-put: job '1' named twice as a dependency"
+	run --separate-stderr aq-put --after 1 --after-any 1 true
+	assert_failure 65
+	assert_jobs 1
 }
 
 # ---- dependencies ----
@@ -256,6 +290,16 @@ outcomes_are() {
 	outcomes_are 2=cancelled 1=failed
 }
 
+@test "a parent whose own run timed out ends timeout, after its children" {
+	put_ok 1 --timeout 1s -c "aq-put --child -c 'sleep 2; echo kid >kid' >/dev/null; sleep 60 # $(tag p)"
+	start_worker -j 2 --grace 1s
+	wait_for 60 job_done 1
+	outcomes_are 2=ok 1=timeout
+	[ "$(cat kid)" = kid ]
+	run aq-status -w 1
+	assert_failure 124
+}
+
 # ---- cancel ----
 
 @test "aq-cancel with a bad option or no id exits 64; a bad id 65; a missing job 66" {
@@ -302,7 +346,7 @@ outcomes_are() {
 
 @test "aq-cancel of a running job: its worker stops it within seconds, SIGKILL if it ignores SIGTERM" {
 	put_ok 1 -c "trap '' TERM; echo started >started; sleep 60 # $(tag a)"
-	start_worker --grace 1s
+	start_worker --grace 1s -v
 	wait_for 30 test -e started
 	local t0
 	t0=$(now)
@@ -314,10 +358,22 @@ outcomes_are() {
 	job_is 1 .signal 9
 	run aq-status -w 1
 	assert_failure 1
+	grep -q 'job 1 ended cancelled (signal 9)' worker.log
 	# The worker goes on: the next job runs.
 	put_ok 2 true
 	wait_for 30 job_done 2
 	outcomes_are 2=ok
+}
+
+@test "aq-cancel -w of a job asked to stop before waits all the same" {
+	put_ok 1 -c "trap '' TERM; echo started >started; sleep 60 # $(tag a)"
+	start_worker --grace 2s
+	wait_for 30 test -e started
+	run --separate-stderr aq-cancel 1
+	assert_success
+	run --separate-stderr timeout 30 aq-cancel -w 1
+	assert_success
+	outcomes_are 1=cancelled
 }
 
 @test "a cancelled job is not retried, whatever its retries" {
@@ -455,6 +511,33 @@ outcomes_are() {
 }
 
 # ---- retries and schedules ----
+
+@test "the history keeps every run: an ended one has its outcome, a released one none" {
+	put_ok 1 --retries 1 --retry-delay 100ms true
+	claim_ok 1
+	run aq-claim --done 1 -x 3
+	assert_success
+	sleep 0.3
+	claim_ok 1
+	run aq-claim --release 1
+	assert_success
+	claim_ok 1
+	run aq-claim --done 1
+	assert_success
+	run --separate-stderr aq-status --json 1
+	assert_json '[0].outcome' '"ok"'
+	assert_json '[0].history[0].how' '"ended"'
+	assert_json '[0].history[0].outcome' '"failed"'
+	assert_json '[0].history[0].exit' 3
+	assert_json '[0].history[1].how' '"released"'
+	assert_json '[0].history[1].outcome' null
+	assert_json '[0].history[1].exit' null
+	assert_json '[0].history[2].how' '"ended"'
+	assert_json '[0].history[2].outcome' '"ok"'
+	assert_json '[0].history[2].attempt' 3
+	run --separate-stderr aq-status 1
+	assert_line --regexp '^run:       2 released .* by [0-9a-f-]+$'
+}
 
 @test "retry delays double: 0.5 s, 1 s, 2 s between attempts" {
 	put_ok 1 --retries 3 --retry-delay 500ms -c 'date +%s%3N >>starts; exit 1'
