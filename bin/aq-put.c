@@ -367,5 +367,15 @@ main(int argc, char *argv[])
 	}
 	rc = wait ? wait_jobs(aq, jobs, n) : 0;
 	aq_close(aq);
+	if (jobs != &tmpl) {
+		/* A batch: each line's argv is {sh, -c, its copy}. */
+		for (i = 0; i < n; i++) {
+			free(jobs[i].argv[2]);
+			free(jobs[i].argv);
+		}
+		free(jobs);
+	}
+	free(tmpl.envp);
+	free(after);
 	return rc;
 }

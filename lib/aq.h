@@ -258,10 +258,11 @@ void		 aq_output_path(const struct aq *aq, uint64_t id, char *buf,
 
 /*
  * Put n jobs in one transaction: all or none.  Each job's id is set.  Up
- * to 256 jobs naming no quota go to the intake file (intake.c), without
- * joining the environment.  Errors: AQ_EINPUT (empty argv, a bad queue,
- * name or quota name, a quota named twice or unknown, more than
- * AQ_QUOTAS_MAX), AQ_EAGAIN.
+ * to 256 jobs naming no quota, dependency or parent go to the intake file
+ * (intake.c), without joining the environment.  Errors: AQ_EINPUT (empty
+ * argv, a bad queue, name or quota name, a quota named twice or unknown,
+ * more than AQ_QUOTAS_MAX, a dependency named twice, a parent that is not
+ * running), AQ_ENOENT (a missing dependency or parent), AQ_EAGAIN.
  */
 int		 aq_put(struct aq *aq, struct aq_job *jobs, size_t n);
 

@@ -174,9 +174,20 @@ aq__gate_dead(int cleanup)
 			continue;
 		if (holder(slot_off(i), SLOT_SIZE) != 0)
 			continue;
-		if (s[i].state == S_IN)
-			found = 2;
-		else if (cleanup && lk(F_SETLK, F_WRLCK, slot_off(i),
+		if (s[i].state == S_IN) {
+			struct slot z;
+
+			/*
+			 * Read it again now that its lock is seen free: a
+			 * process that left cleanly wrote its slot before it
+			 * let go, so one still inside, the same, is dead.
+			 */
+			if (pread(g_fd, &z, sizeof(z), slot_off(i)) ==
+			    sizeof(z) && z.magic == SLOT_MAGIC &&
+			    z.state == S_IN && z.pid == s[i].pid &&
+			    z.start == s[i].start)
+				found = 2;
+		} else if (cleanup && lk(F_SETLK, F_WRLCK, slot_off(i),
 		    SLOT_SIZE) == 0) {
 			struct slot z;
 

@@ -212,7 +212,8 @@ history(struct aq *aq, DB_TXN *txn, const struct aq_job *j, int kind,
 	/* A claim leaves the outcome of the run before: only an end sets it. */
 	v[40] = (unsigned char)(kind == AQ__RUN_ENDED ? j->outcome : AQ_NONE);
 	v[41] = (unsigned char)kind;
-	memcpy(v + 42, j->agent, an);
+	if (an > 0)
+		memcpy(v + 42, j->agent, an);
 	return dbput(aq, txn, k, sizeof(k), v, 42 + an);
 }
 
@@ -1265,14 +1266,22 @@ end_op(struct aq *aq, DB_TXN *txn, void *arg)
 		r.j.outcome = AQ_OUT_OK;
 	else
 		r.j.outcome = AQ_OUT_FAILED;
+	/*
+	 * Cancelled, and it ended before its worker could stop it: an ok
+	 * end stands; any other is the cancel's, and is not retried.
+	 */
+	if (r.j.flags & AQ__JOB_CANCEL) {
+		if (r.j.outcome != AQ_OUT_OK)
+			r.j.outcome = AQ_OUT_CANCELLED;
+		if ((ret = dbdel(aq, txn, k, cancel_key(k, r.j.worker,
+		    a->id))) != 0)
+			return ret;
+		r.j.flags &= ~(unsigned)AQ__JOB_CANCEL;
+	}
 	if ((ret = aq__stat(aq, txn, a->now, AQ__ST_ENDED, r.j.outcome,
 	    r.j.ended - r.j.started, a->id)) != 0 ||
 	    (ret = history(aq, txn, &r.j, AQ__RUN_ENDED, a->now)) != 0)
 		return ret;
-	if ((r.j.flags & AQ__JOB_CANCEL) &&
-	    (ret = dbdel(aq, txn, k, cancel_key(k, r.j.worker, a->id))) != 0)
-		return ret;
-	r.j.flags &= ~(unsigned)AQ__JOB_CANCEL;
 	if (r.j.outcome == AQ_OUT_FAILED || r.j.outcome == AQ_OUT_TIMEOUT)
 		r.j.failures++;
 	if ((r.j.outcome == AQ_OUT_FAILED || r.j.outcome == AQ_OUT_TIMEOUT) &&
@@ -1294,6 +1303,9 @@ end_op(struct aq *aq, DB_TXN *txn, void *arg)
 		r.j.outcome = AQ_NONE;
 		return store(aq, txn, &r.j, &r, 0);
 	}
+	/* Its children ended before it did: one that failed fails it. */
+	if (r.j.kidfail && r.j.outcome == AQ_OUT_OK)
+		r.j.outcome = AQ_OUT_FAILED;
 	r.j.state = AQ_DONE;
 	if ((ret = store(aq, txn, &r.j, &r, 0)) != 0)
 		return ret;
