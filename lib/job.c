@@ -159,7 +159,9 @@ unindex_active(struct aq *aq, DB_TXN *txn, const struct aq_job *j)
 	unsigned char k[1 + AQ_UUID_LEN + 8];
 	int ret;
 
-	if ((ret = dbdel(aq, txn, k, aq__key_lease(k, j->lease, j->id))) != 0 ||
+	/* A worker's jobs have no lease, and so no lease key to look for. */
+	if ((j->lease != 0 && (ret = dbdel(aq, txn, k, aq__key_lease(k,
+	    j->lease, j->id))) != 0) ||
 	    (ret = dbdel(aq, txn, k, aq__key_owner(k, j->worker, j->id))) != 0)
 		return ret;
 	return aq__quota_release(aq, txn, j, NULL);
