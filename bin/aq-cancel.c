@@ -38,7 +38,7 @@ int
 main(int argc, char *argv[])
 {
 	struct aq *aq;
-	const char *dir = NULL, *errstr;
+	const char *dir = NULL;
 	uint64_t *ids;
 	size_t nasked = 0;
 	int ch, rc, i, worst = 0, wait = 0, asked;
@@ -66,13 +66,9 @@ main(int argc, char *argv[])
 		usage(64);
 	if ((ids = calloc((size_t)argc, sizeof(*ids))) == NULL)
 		err(75, "cannot list jobs");
-	for (i = 0; i < argc; i++) {
-		long long id = strtonum(argv[i], 1, LLONG_MAX, &errstr);
-
-		if (errstr != NULL)
-			errx(65, "bad job id '%s'", argv[i]);
-		ids[i] = (uint64_t)id;
-	}
+	for (i = 0; i < argc; i++)
+		if (aq_parse_id(argv[i], &ids[i]) != AQ_OK)
+			errx(65, "%s", aq_error());
 
 	if ((rc = aq_open(&aq, dir, 0)) != AQ_OK)
 		errx(rc, "%s", aq_error());

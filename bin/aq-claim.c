@@ -53,13 +53,11 @@ static const struct option longopts[] = {
 static uint64_t
 job_id(const char *s)
 {
-	const char *errstr;
-	long long id;
+	uint64_t id;
 
-	id = strtonum(s, 1, LLONG_MAX, &errstr);
-	if (errstr != NULL)
-		errx(65, "bad job id '%s'", s);
-	return (uint64_t)id;
+	if (aq_parse_id(s, &id) != AQ_OK)
+		errx(65, "%s", aq_error());
+	return id;
 }
 
 int

@@ -102,13 +102,9 @@ main(int argc, char *argv[])
 	c.quotas = quotas;
 	if ((ids = calloc((size_t)argc, sizeof(*ids))) == NULL)
 		err(75, "cannot list jobs");
-	for (i = 0; i < argc; i++) {
-		long long id = strtonum(argv[i], 1, LLONG_MAX, &errstr);
-
-		if (errstr != NULL)
-			errx(65, "bad job id '%s'", argv[i]);
-		ids[i] = (uint64_t)id;
-	}
+	for (i = 0; i < argc; i++)
+		if (aq_parse_id(argv[i], &ids[i]) != AQ_OK)
+			errx(65, "%s", aq_error());
 	/* The same job twice would be changed twice over: once is enough. */
 	for (i = 0, k = 0; i < argc; i++) {
 		size_t d;

@@ -59,13 +59,11 @@ all_digits(const char *s)
 static uint64_t
 job_id(const char *s, const char *what)
 {
-	const char *errstr;
-	long long id;
+	uint64_t id;
 
-	id = strtonum(s, 1, LLONG_MAX, &errstr);
-	if (errstr != NULL)
-		errx(65, "bad job id '%s'%s", s, what);
-	return (uint64_t)id;
+	if (aq_parse_id(s, &id) != AQ_OK)
+		errx(65, "%s%s", aq_error(), what);
+	return id;
 }
 
 static void

@@ -720,33 +720,23 @@ output(struct aq *aq, uint64_t id, int follow)
 /* ---- -w: wait ---- */
 
 static int
-wait_jobs(struct aq *aq, char **argv, int argc, int64_t timeout)
+wait_jobs(struct aq *aq, const uint64_t *ids, int n, int64_t timeout)
 {
-	uint64_t *ids;
 	struct aq_job *j;
 	int i, rc, st, worst = 0;
 
-	if ((ids = reallocarray(NULL, (size_t)argc, sizeof(*ids))) == NULL)
-		err(75, "cannot wait");
-	for (i = 0; i < argc; i++)
-		ids[i] = (uint64_t)strtonum(argv[i], 1, LLONG_MAX, NULL);
-	rc = aq_wait(aq, ids, (size_t)argc, timeout);
-	if (rc == AQ_NO) {
-		free(ids);
+	rc = aq_wait(aq, ids, (size_t)n, timeout);
+	if (rc == AQ_NO)
 		return AQ_NO;
-	}
-	if (rc != AQ_OK) {
-		free(ids);
+	if (rc != AQ_OK)
 		errx(rc, "%s", aq_error());
-	}
-	for (i = 0; i < argc; i++) {
+	for (i = 0; i < n; i++) {
 		if ((rc = aq_get(aq, ids[i], &j)) != AQ_OK)
 			errx(rc, "%s", aq_error());
 		if ((st = aq_job_status(j)) > worst)
 			worst = st;
 		aq_job_free(j);
 	}
-	free(ids);
 	return worst;
 }
 
@@ -864,11 +854,11 @@ main(int argc, char *argv[])
 	struct lister l = { 0, 0, -1, -1 };
 	struct aq_job *job;
 	struct aq *aq;
-	const char *dir = NULL, *errstr;
+	const char *dir = NULL;
 	int ch, i, rc, worst = 0, list = 0, follow = 0, wstats = 0;
 	int wworkers = 0, wait = 0, timeout_set = 0, window_set = 0;
 	int64_t timeout = -1, window = 600 * AQ_SEC;
-	long long id, out = 0;
+	uint64_t out = 0, *ids;
 
 	while ((ch = getopt_long(argc, argv, "d:fhlo:q:Ss:VwW", longopts,
 	    NULL)) != -1) {
@@ -882,9 +872,8 @@ main(int argc, char *argv[])
 		case 'h':
 			usage(0);
 		case 'o':
-			out = strtonum(optarg, 1, LLONG_MAX, &errstr);
-			if (errstr != NULL)
-				errx(65, "bad job id '%s'", optarg);
+			if (aq_parse_id(optarg, &out) != AQ_OK)
+				errx(65, "%s", aq_error());
 			break;
 		case 'S':
 			wstats = 1;
@@ -936,21 +925,22 @@ main(int argc, char *argv[])
 	    (window_set && !wstats) || (wait && argc == 0) ||
 	    (l.json && (out || wait)))
 		usage(64);
-	for (i = 0; i < argc; i++) {
-		(void)strtonum(argv[i], 1, LLONG_MAX, &errstr);
-		if (errstr != NULL)
-			errx(65, "bad job id '%s'", argv[i]);
-	}
+	if ((ids = reallocarray(NULL, (size_t)argc + 1, sizeof(*ids))) == NULL)
+		err(75, "cannot list jobs");
+	for (i = 0; i < argc; i++)
+		if (aq_parse_id(argv[i], &ids[i]) != AQ_OK)
+			errx(65, "%s", aq_error());
 
 	if ((rc = aq_open(&aq, dir, 0)) != AQ_OK)
 		errx(rc, "%s", aq_error());
 	if (wait) {
-		rc = wait_jobs(aq, argv, argc, timeout);
+		rc = wait_jobs(aq, ids, argc, timeout);
+		free(ids);
 		aq_close(aq);
 		return rc;
 	}
 	if (out != 0)
-		rc = output(aq, (uint64_t)out, follow);
+		rc = output(aq, out, follow);
 	else if (wworkers)
 		rc = workers(aq, l.json);
 	else if (wstats)
@@ -967,8 +957,7 @@ main(int argc, char *argv[])
 		if (l.json)
 			printf("[");
 		for (i = 0; i < argc; i++) {
-			id = strtonum(argv[i], 1, LLONG_MAX, &errstr);
-			if ((rc = aq_get(aq, (uint64_t)id, &job)) != AQ_OK) {
+			if ((rc = aq_get(aq, ids[i], &job)) != AQ_OK) {
 				warnx("%s", aq_error());
 				if (worst == 0 || rc > worst)
 					worst = rc;
@@ -979,7 +968,8 @@ main(int argc, char *argv[])
 				size_t sl;
 
 				if (s == NULL || (sl = strlen(s)) == 0)
-					err(75, "cannot format job %lld", id);
+					err(75, "cannot format job %llu",
+					    (unsigned long long)ids[i]);
 				/* Its members, then those only one job has. */
 				s[sl - 1] = '\0';
 				printf("%s%s", l.n++ ? "," : "", s);
@@ -997,6 +987,7 @@ main(int argc, char *argv[])
 			printf("]\n");
 		rc = worst;
 	}
+	free(ids);
 	aq_close(aq);
 	if (fflush(stdout) == EOF || ferror(stdout))
 		err(75, "cannot write");

@@ -604,6 +604,12 @@ int		 aq_purge(struct aq *aq, aq_time before, size_t max,
 aq_time		 aq_now(void);
 
 /*
+ * Parse a job id: decimal digits only, from 1 to 2^63-1.  Returns AQ_OK,
+ * or AQ_EINPUT with aq_error() saying "bad job id 'S'".
+ */
+int		 aq_parse_id(const char *s, uint64_t *id);
+
+/*
  * Parse a duration: "90", "90s", "5m", "2h", "1d", "1h30m", "250ms".
  * Returns AQ_OK, or AQ_EINPUT for anything else, a negative or an
  * overflowing value.

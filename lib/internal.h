@@ -248,6 +248,14 @@ int	 aq__sync_done(struct aq *, uint64_t);
 
 /* ---- wake.c ---- */
 void	 aq__wake(struct aq *);
+/* Read watch descriptor fd (-1: none) empty. */
+void	 aq__drain(int fd);
+/*
+ * Wait for news on fd until until, and no longer than cap usec (the
+ * fallback poll, for a touch lost with its toucher); without fd, a tenth
+ * of a second at most.
+ */
+void	 aq__nap(int fd, aq_time until, int64_t cap);
 
 /* ---- worker.c ---- */
 int	 aq__reap_due(struct aq *);

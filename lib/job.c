@@ -19,11 +19,9 @@
 
 #include <errno.h>
 #include <fnmatch.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/inotify.h>
 
 #include "internal.h"
 
@@ -1756,47 +1754,22 @@ int
 aq_claim_wait(struct aq *aq, const struct aq_claim_opts *o, int64_t timeout,
     int64_t pollus, struct aq_job **jobp)
 {
-	char path[PATH_MAX + 16], ev[4096];
-	aq_time deadline, now, next;
-	struct pollfd pfd;
+	aq_time deadline, next;
 	int fd, rc;
 
 	deadline = timeout < 0 ? INT64_MAX : aq_now() + timeout;
-	snprintf(path, sizeof(path), "%s/%s", aq->home, AQ_WAKE_FILE);
 	/* Watch before trying, so a put after the try is never missed. */
-	fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-	if (fd != -1 && inotify_add_watch(fd, path, IN_ATTRIB | IN_MODIFY |
-	    IN_CLOSE_WRITE) == -1) {
-		close(fd);
-		fd = -1;
-	}
+	fd = aq_watch(aq);
 	if (pollus <= 0)
 		pollus = 5 * AQ_SEC;
 	for (;;) {
-		if (fd != -1)
-			while (read(fd, ev, sizeof(ev)) > 0)
-				;
-		rc = aq_claim(aq, o, jobp, &next);
-		if (rc != AQ_NO)
+		aq__drain(fd);
+		if ((rc = aq_claim(aq, o, jobp, &next)) != AQ_NO ||
+		    aq_now() >= deadline)
 			break;
-		now = aq_now();
-		if (now >= deadline)
-			break;
-		{
-			int64_t wait = deadline - now;
-
-			if (wait > pollus)
-				wait = pollus;
-			if (next > 0 && next - now < wait)
-				wait = next - now > 0 ? next - now : 0;
-			pfd.fd = fd;
-			pfd.events = POLLIN;
-			if (fd != -1)
-				(void)poll(&pfd, 1, (int)((wait + 999) / 1000));
-			else
-				usleep((useconds_t)(wait < 100000 ? wait :
-				    100000));
-		}
+		/* A scheduled job falls due: claim it then, not at the poll. */
+		aq__nap(fd, next > 0 && next < deadline ? next : deadline,
+		    pollus);
 	}
 	if (fd != -1)
 		close(fd);

@@ -10,11 +10,9 @@
  */
 #include "config.h"
 
-#include <sys/inotify.h>
 
 #include <ctype.h>
 #include <errno.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -262,34 +260,18 @@ int
 aq_note_wait(struct aq *aq, uint64_t id, const char *key, int64_t timeout,
     char **value)
 {
-	struct pollfd pfd;
-	aq_time deadline, now;
-	char ev[4096];
+	aq_time deadline;
 	int fd, rc;
 
 	deadline = timeout < 0 ? INT64_MAX : aq_now() + timeout;
 	/* Watch before looking, so a note set after the look is not missed. */
 	fd = aq_watch(aq);
 	for (;;) {
-		if (fd != -1)
-			while (read(fd, ev, sizeof(ev)) > 0)
-				;
-		if ((rc = aq_note_get(aq, id, key, value)) != AQ_NO)
+		aq__drain(fd);
+		if ((rc = aq_note_get(aq, id, key, value)) != AQ_NO ||
+		    aq_now() >= deadline)
 			break;
-		if ((now = aq_now()) >= deadline)
-			break;
-		{
-			int64_t wait = deadline - now;
-
-			if (wait > 5 * AQ_SEC)
-				wait = 5 * AQ_SEC;
-			pfd.fd = fd;
-			pfd.events = POLLIN;
-			if (fd != -1)
-				(void)poll(&pfd, 1, (int)((wait + 999) / 1000));
-			else
-				usleep(100000);
-		}
+		aq__nap(fd, deadline, 5 * AQ_SEC);
 	}
 	if (fd != -1)
 		close(fd);

@@ -1,5 +1,5 @@
 /*
- * parse.c: times, durations and names as people type them.
+ * parse.c: times, durations, job ids and names as people type them.
  *
  * Every parser accepts the whole string or nothing: trailing junk, empty
  * strings, negative or overflowing values are AQ_EINPUT.  Times are local
@@ -11,6 +11,7 @@
 #include <sys/time.h>
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,23 @@ aq_now(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (aq_time)ts.tv_sec * AQ_SEC + ts.tv_nsec / 1000;
+}
+
+int
+aq_parse_id(const char *s, uint64_t *id)
+{
+	uint64_t n = 0;
+	const char *p;
+
+	for (p = s; *p >= '0' && *p <= '9'; p++) {
+		if (n > (uint64_t)(INT64_MAX - (*p - '0')) / 10)
+			break;
+		n = n * 10 + (uint64_t)(*p - '0');
+	}
+	if (p == s || *p != '\0' || n == 0)
+		return aq__err(AQ_EINPUT, "bad job id '%s'", s);
+	*id = n;
+	return AQ_OK;
 }
 
 #define DUR_MAX	((int64_t)100 * 365 * 86400 * AQ_SEC)	/* 100 years */

@@ -9,7 +9,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -366,10 +365,8 @@ aq_overview_free(struct aq_overview *ov)
 int
 aq_wait(struct aq *aq, const uint64_t *ids, size_t n, int64_t timeout)
 {
-	aq_time deadline, now;
+	aq_time deadline;
 	struct aq_job *j;
-	struct pollfd pfd;
-	char ev[4096];
 	size_t i = 0;
 	int fd, rc;
 
@@ -383,9 +380,7 @@ aq_wait(struct aq *aq, const uint64_t *ids, size_t n, int64_t timeout)
 	deadline = timeout < 0 ? INT64_MAX : aq_now() + timeout;
 	fd = aq_watch(aq);
 	for (;;) {
-		if (fd != -1)
-			while (read(fd, ev, sizeof(ev)) > 0)
-				;
+		aq__drain(fd);
 		/* Jobs seen done stay done: go on from the first that was not. */
 		for (; i < n; i++) {
 			if ((rc = aq_get(aq, ids[i], &j)) != AQ_OK)
@@ -399,25 +394,12 @@ aq_wait(struct aq *aq, const uint64_t *ids, size_t n, int64_t timeout)
 			rc = AQ_OK;
 			break;
 		}
-		now = aq_now();
-		if (now >= deadline) {
+		if (aq_now() >= deadline) {
 			rc = aq__err(AQ_NO, "job '%llu' is not done",
 			    (unsigned long long)ids[i]);
 			break;
 		}
-		{
-			int64_t wait = deadline - now;
-
-			if (wait > 5 * AQ_SEC)
-				wait = 5 * AQ_SEC;
-			pfd.fd = fd;
-			pfd.events = POLLIN;
-			if (fd != -1)
-				(void)poll(&pfd, 1, (int)((wait + 999) / 1000));
-			else
-				usleep((useconds_t)(wait < 100000 ? wait :
-				    100000));
-		}
+		aq__nap(fd, deadline, 5 * AQ_SEC);
 	}
 out:
 	if (fd != -1)

@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -28,6 +29,36 @@ aq__wake(struct aq *aq)
 
 	snprintf(path, sizeof(path), "%s/%s", aq->home, AQ_WAKE_FILE);
 	(void)utimensat(AT_FDCWD, path, NULL, 0);
+}
+
+void
+aq__drain(int fd)
+{
+	char ev[4096];
+
+	if (fd != -1)
+		while (read(fd, ev, sizeof(ev)) > 0)
+			;
+}
+
+void
+aq__nap(int fd, aq_time until, int64_t cap)
+{
+	struct pollfd p;
+	int64_t wait = until - aq_now();
+
+	if (wait <= 0)
+		return;
+	if (wait > cap)
+		wait = cap;
+	if (fd == -1) {
+		/* No inotify: look ten times a second. */
+		usleep((useconds_t)(wait < 100000 ? wait : 100000));
+		return;
+	}
+	p.fd = fd;
+	p.events = POLLIN;
+	(void)poll(&p, 1, (int)((wait + 999) / 1000));
 }
 
 int

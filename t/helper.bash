@@ -401,3 +401,27 @@ assert_between() {
 		return 1
 	fi
 }
+
+# ---- outcomes ----
+
+# outcome_of ID: the job's outcome as JSON text ("ok"), or its state.
+outcome_of() {
+	local out
+	out=$(aq-status --json "$1") || return 1
+	case $out in
+	*'"state":"done"'*) out=${out#*'"outcome":"'}; echo "${out%%\"*}" ;;
+	*) out=${out#*'"state":"'}; echo "${out%%\"*}" ;;
+	esac
+}
+
+# outcomes_are ID=OUTCOME...: each job's outcome (or state) is that.
+outcomes_are() {
+	local pair got
+	for pair in "$@"; do
+		got=$(outcome_of "${pair%%=*}")
+		if [ "$got" != "${pair#*=}" ]; then
+			fail "job ${pair%%=*}: expected ${pair#*=}, got $got"
+			return 1
+		fi
+	done
+}

@@ -39,9 +39,8 @@ setup(void **state)
 
 	if ((f = calloc(1, sizeof(*f))) == NULL)
 		return -1;
-	if (scratch_make(f->dir, sizeof(f->dir), f->home, sizeof(f->home),
-	    "deps") == -1 ||
-	    aq_open(&f->aq, f->home, AQ_OPEN_CREATE) != AQ_OK) {
+	if (scratch_open(f->dir, sizeof(f->dir), f->home, sizeof(f->home),
+	    "deps", &f->aq) == -1) {
 		free(f);
 		return -1;
 	}
@@ -54,7 +53,7 @@ setup(void **state)
 	f->w.ping_interval = 30 * AQ_SEC;
 	f->w.death_interval = 60 * AQ_SEC;
 	if (aq_worker_start(f->aq, &f->w, &taken) != AQ_OK) {
-		aq_close(f->aq);
+		(void)scratch_close(f->dir, f->aq);
 		free(f);
 		return -1;
 	}
@@ -68,8 +67,7 @@ teardown(void **state)
 	struct fx *f = *state;
 	int rc;
 
-	aq_close(f->aq);
-	rc = scratch_remove(f->dir);
+	rc = scratch_close(f->dir, f->aq);
 	free(f);
 	return rc == 0 ? 0 : -1;
 }

@@ -75,9 +75,8 @@ teardown(void **state)
 	struct fx *f = *state;
 	int rc;
 
-	aq_close(f->aq);
+	rc = scratch_close(f->dir, f->aq);
 	f->aq = NULL;
-	rc = scratch_remove(f->dir);
 	free(f);
 	return rc == 0 ? 0 : -1;
 }

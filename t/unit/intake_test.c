@@ -51,16 +51,12 @@ setup(void **state)
 
 	if ((f = calloc(1, sizeof(*f))) == NULL)
 		return -1;
-	if (scratch_make(f->dir, sizeof(f->dir), f->home, sizeof(f->home),
-	    "intake") == -1) {
+	if (scratch_open(f->dir, sizeof(f->dir), f->home, sizeof(f->home),
+	    "intake", &f->aq) == -1) {
 		free(f);
 		return -1;
 	}
 	snprintf(f->intake, sizeof(f->intake), "%s/intake", f->home);
-	if (aq_open(&f->aq, f->home, AQ_OPEN_CREATE) != AQ_OK) {
-		free(f);
-		return -1;
-	}
 	aq_close(f->aq);
 	f->aq = NULL;
 	*state = f;
@@ -73,8 +69,7 @@ teardown(void **state)
 	struct fx *f = *state;
 	int rc;
 
-	aq_close(f->aq);
-	rc = scratch_remove(f->dir);
+	rc = scratch_close(f->dir, f->aq);
 	free(f);
 	return rc == 0 ? 0 : -1;
 }

@@ -138,6 +138,34 @@ test_duration_bad(void **state)
 
 /* aq-put(1) and libaq(3): "A number without a unit ... is allowed only
  * alone: 1h30 is refused." */
+/* Job ids: digits only, 1 to 2^63-1; anything else says what it was. */
+static void
+test_id(void **state)
+{
+	static const char *const bad[] = {
+		"", "0", "-1", "+1", " 1", "1 ", "1x", "x", "0x10", "1.0",
+		"9223372036854775808", "99999999999999999999999",
+	};
+	char want[64];
+	uint64_t id = 42;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(aq_parse_id("1", &id), AQ_OK);
+	assert_true(id == 1);
+	assert_int_equal(aq_parse_id("007", &id), AQ_OK);
+	assert_true(id == 7);
+	assert_int_equal(aq_parse_id("9223372036854775807", &id), AQ_OK);
+	assert_true(id == 9223372036854775807ULL);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		id = 42;
+		assert_int_equal(aq_parse_id(bad[i], &id), AQ_EINPUT);
+		assert_true(id == 42);
+		snprintf(want, sizeof(want), "bad job id '%s'", bad[i]);
+		assert_string_equal(aq_error(), want);
+	}
+}
+
 static void
 test_duration_bare_number_only_alone(void **state)
 {
@@ -485,6 +513,7 @@ main(void)
 		cmocka_unit_test(test_duration_compound),
 		cmocka_unit_test(test_duration_large),
 		cmocka_unit_test(test_duration_bad),
+		cmocka_unit_test(test_id),
 		cmocka_unit_test(test_duration_bare_number_only_alone),
 		cmocka_unit_test(test_duration_null),
 		cmocka_unit_test(test_time_epoch),

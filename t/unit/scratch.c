@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "aq.h"
 #include "scratch.h"
 
 int
@@ -47,4 +48,26 @@ int
 scratch_remove(const char *dir)
 {
 	return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int
+scratch_open(char *dir, size_t size, char *home, size_t hsize,
+    const char *what, struct aq **aq)
+{
+	*aq = NULL;
+	if (scratch_make(dir, size, home, hsize, what) == -1)
+		return -1;
+	if (aq_open(aq, home, AQ_OPEN_CREATE) != AQ_OK) {
+		*aq = NULL;
+		(void)scratch_remove(dir);
+		return -1;
+	}
+	return 0;
+}
+
+int
+scratch_close(const char *dir, struct aq *aq)
+{
+	aq_close(aq);
+	return scratch_remove(dir);
 }
