@@ -15,7 +15,6 @@
 #include <ctype.h>
 #include <err.h>
 #include <getopt.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -28,7 +28,7 @@ usage(int code)
 	fprintf(code ? stderr : stdout,
 	    "usage: aq-put [-hVw] [--at-most-once] [--child] [--hold] [-d dir]\n"
 	    "              [--after id]... [--after-any id]... [--at time]\n"
-	    "              [--deadline time] [-n name] [-p priority] [-Q quota]\n"
+	    "              [--deadline time] [-n name] [-p priority] [-Q quota]...\n"
 	    "              [-q queue] [--retries n] [--retry-delay duration]\n"
 	    "              [--timeout duration] [--] command [argument ...]\n"
 	    "       aq-put [options] -c text\n"

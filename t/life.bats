@@ -26,6 +26,7 @@ load worker
 	true
 	EOF
 	assert_failure 66
+	assert_stderr "aq-put: no such job '7'"
 	assert_jobs 1
 	# The next id is still 2: nothing was given out.
 	put_ok 2 true
@@ -39,6 +40,7 @@ load worker
 		assert_stderr_match "^aq-put: bad job id '"
 		run --separate-stderr aq-put --after-any "$id" true
 		assert_failure 65
+		assert_stderr "aq-put: bad job id '$id'"
 	done
 	assert_no_jobs
 }
@@ -50,6 +52,7 @@ load worker
 	assert_stderr "aq-put: job '1' named twice as a dependency"
 	run --separate-stderr aq-put --after 1 --after-any 1 true
 	assert_failure 65
+	assert_stderr "aq-put: job '1' named twice as a dependency"
 	assert_jobs 1
 }
 
@@ -189,6 +192,7 @@ load worker
 	assert_stderr "aq-put: no such job '9'"
 	AQ_JOB_ID=x run --separate-stderr aq-put --child true
 	assert_failure 65
+	assert_stderr "aq-put: bad job id 'x'"
 	assert_jobs 1
 }
 

@@ -57,13 +57,56 @@ load worker
 	run --separate-stderr aq-note 1 k
 	assert_failure 1
 	assert_output ''
+	assert_stderr "aq-note: job '1' has no note 'k'"
 	run --separate-stderr aq-note 1
 	assert_success
 	assert_output ''
 	run --separate-stderr aq-note -w 1 1 k
 	assert_failure 1
+	assert_stderr "aq-note: job '1' has no note 'k'"
 	run --separate-stderr aq-note -r 1 k
 	assert_failure 1
+	assert_stderr "aq-note: job '1' has no note 'k'"
+}
+
+@test "aq-note refuses a bad id (65), in AQ_JOB_ID too, a bad wait (65) and a value too long (65)" {
+	put_ok 1 true
+	local id
+	# An operand of digits is an id: one out of range is bad.
+	for id in 0 00 99999999999999999999; do
+		run --separate-stderr aq-note "$id" k=v
+		assert_failure 65
+		assert_stderr "aq-note: bad job id '$id'"
+	done
+	AQ_JOB_ID=x run --separate-stderr aq-note k=v
+	assert_failure 65
+	assert_stderr "aq-note: bad job id 'x' in AQ_JOB_ID"
+	run --separate-stderr aq-note -w x 1 k
+	assert_failure 65
+	assert_stderr "aq-note: bad duration 'x'"
+	run --separate-stderr aq-note 1 "k=$(head -c 65537 /dev/zero | tr '\0' a)"
+	assert_failure 65
+	assert_stderr "aq-note: note 'k' is longer than 65536 bytes"
+	# A value of the longest length is good.
+	run --separate-stderr aq-note 1 "big=$(head -c 65536 /dev/zero | tr '\0' a)"
+	assert_success
+	run --separate-stderr aq-note 1
+	assert_output "big=$(head -c 65536 /dev/zero | tr '\0' a)"
+}
+
+@test "aq-note with operands that do not fit its options exits 64 and sets nothing" {
+	put_ok 1 true
+	run --separate-stderr aq-note a b
+	assert_usage_error aq-note
+	run --separate-stderr aq-note -w 5 1
+	assert_usage_error aq-note
+	run --separate-stderr aq-note -r 1 k=v
+	assert_usage_error aq-note
+	run --separate-stderr aq-note -r -w 5 1 k
+	assert_usage_error aq-note
+	run --separate-stderr aq-note 1
+	assert_success
+	assert_output ''
 }
 
 @test "aq-note sets, prints, lists (text and JSON) and removes notes" {

@@ -504,7 +504,25 @@ load helper
 		assert_output ''
 		assert_stderr "aq-put: bad duration '$d'"
 	done
+	# A timeout of nothing at all is no timeout: refused.
+	run --separate-stderr aq-put --timeout 0 true
+	assert_failure 65
+	assert_stderr "aq-put: bad duration '0'"
 	assert_no_jobs
+}
+
+@test "aq-put --retries with a bad count exits 65 and puts nothing" {
+	local n
+	for n in x '' -1 1001 1.5 3x; do
+		run --separate-stderr aq-put --retries "$n" true
+		assert_failure 65
+		assert_output ''
+		assert_stderr "aq-put: bad retry count '$n'"
+	done
+	assert_no_jobs
+	put_ok 1 --retries 1000 true
+	run --separate-stderr aq-status --json 1
+	assert_json '[0].retries' 1000
 }
 
 # ---- hold, at-most-once ----

@@ -729,16 +729,31 @@ load worker
 	assert_stderr "aq-status: no such job '99'"
 }
 
-@test "aq-status -o of a missing job exits 66, bad combinations 64" {
+@test "aq-status -o of a missing job exits 66, a bad id 65, bad combinations 64" {
 	put_ok 1 true
 	run --separate-stderr aq-status -o 5
 	assert_failure 66
-	run --separate-stderr aq-status -f
-	assert_usage_error aq-status
-	run --separate-stderr aq-status -W 1
-	assert_usage_error aq-status
-	run --separate-stderr aq-status -w
-	assert_usage_error aq-status
+	assert_output ''
+	assert_stderr "aq-status: no such job '5'"
+	local id args
+	for id in x 0 1x ''; do
+		run --separate-stderr aq-status -o "$id"
+		assert_failure 65
+		assert_stderr "aq-status: bad job id '$id'"
+		run --separate-stderr aq-status -w "$id"
+		assert_failure 65
+		assert_stderr "aq-status: bad job id '$id'"
+	done
+	run --separate-stderr aq-status -w --timeout 5x 1
+	assert_failure 65
+	assert_stderr "aq-status: bad duration '5x'"
+	for args in '-f' '-W 1' '-w' '--timeout 1s 1' '-o 1 2' '-o 1 --json' \
+	    '-o 1 -w 1' '-l -o 1' '-w --json 1' '-w -l 1' '-s done' '-l 1'; do
+		# shellcheck disable=SC2086
+		run --separate-stderr aq-status $args
+		assert_usage_error aq-status
+	done
+	job_is 1 .reason '"ready"'
 }
 
 @test "aq-claim --done refuses a job that a worker runs" {

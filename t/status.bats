@@ -97,7 +97,7 @@ assert_list_line() {
 		run --separate-stderr aq-status -l -s "$s"
 		assert_failure 64
 		assert_output ''
-		[ -n "$stderr" ]
+		assert_stderr_match "^aq-status: unknown state '$s'"$'\n'"usage: aq-status "
 	done
 }
 
