@@ -279,12 +279,27 @@ load worker
 
 @test "bad agents exit 64 with a message: -j with -a, no =, bad slots, twice, empty glob" {
 	put_ok 1 true
-	for args in "-j 2 -a a=1" "-a main" "-a =1" "-a a=0" "-a a=x" "-a a=1 -a a=2" "-a a=1:"; do
-		# shellcheck disable=SC2086
-		run --separate-stderr aq-run --drain $args
+	local c
+	while IFS='|' read -r args msg; do
+		eval "set -- $args"
+		run --separate-stderr aq-run --drain "$@"
 		assert_failure 64
-		assert_stderr_match '^aq-run: '
-	done
+		assert_output ''
+		assert_stderr "aq-run: $msg"
+		c=$((c + 1))
+	done <<-'EOF'
+	-j 2 -a a=1|-j and -a exclude each other: -j N is -a main=N
+	-a main|bad agent 'main': NAME=SLOTS[:GLOB]
+	-a =1|bad agent '=1': NAME=SLOTS[:GLOB]
+	-a 'a b=1'|bad agent name 'a b'
+	-a a=0|bad slot count '0' of agent 'a'
+	-a a=x|bad slot count 'x' of agent 'a'
+	-a a=1025|bad slot count '1025' of agent 'a'
+	-a a=1 -a a=2|agent 'a' given twice
+	-a a=1:|bad agent 'a=1:': an empty glob
+	-a a=1000 -a b=100|more than 1024 slots
+	EOF
+	[ "$c" -eq 10 ]
 	job_is 1 .state '"pending"'
 }
 
