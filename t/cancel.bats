@@ -93,7 +93,8 @@ load worker
 	job_is 1 .signal 9
 	run aq-status -w 1
 	assert_failure 1
-	grep -q 'job 1 ended cancelled (signal 9)' worker.log
+	# The worker logs the end after it committed it: the wait may win.
+	wait_for 30 grep -q 'job 1 ended cancelled (signal 9)' worker.log
 	# The worker goes on: the next job runs.
 	put_ok 2 true
 	wait_for 30 job_done 2
