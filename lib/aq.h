@@ -132,6 +132,7 @@ struct aq_result {
 	int64_t		 utime, stime, maxrss, output_size, output_cap;
 	int		 attempt;	/* the claim being ended; 0: any */
 	aq_time		 ended;		/* when it ended; 0: now */
+	aq_time		 started;	/* when it began; 0: at its claim */
 };
 
 /* What to claim, for aq_claim(). */
@@ -145,6 +146,12 @@ struct aq_claim_opts {
 	const char	*agent;		/* recorded in the job, or NULL */
 };
 #define AQ_CLAIM_NO_REAP	0x01	/* the caller calls aq_reap() itself */
+/*
+ * A claim ahead of need: the job starts a moment later, or goes back with
+ * aq_unclaim().  An at-most-once job or one with a deadline must start at
+ * its claim, so none is taken this way: AQ_NO while one is first in line.
+ */
+#define AQ_CLAIM_AHEAD		0x02
 #define AQ_LEASE_DEFAULT	(300 * AQ_SEC)
 /* The claimer is a registered worker: its pings stand for a lease. */
 #define AQ_LEASE_WORKER		((int64_t)-1)
@@ -304,6 +311,14 @@ int		 aq_release(struct aq *aq, uint64_t id,
 /* Extend the lease of active job id to now + lease usec.  As aq_done(). */
 int		 aq_touch(struct aq *aq, uint64_t id,
 		    const unsigned char *owner, int64_t lease);
+
+/*
+ * Give back active job id of owner, claimed in that attempt and never
+ * started: pending again, first in line, its attempt as before the
+ * claim, no interruption counted.  Errors as aq_interrupt().
+ */
+int		 aq_unclaim(struct aq *aq, uint64_t id,
+		    const unsigned char *owner, int attempt);
 
 /*
  * Interrupt active job id of owner (NULL: whoever holds it), in that

@@ -265,7 +265,10 @@ int	 aq__interrupt_job(struct aq *, DB_TXN *, uint64_t id,
 	    const unsigned char *owner, int attempt, aq_time now);
 
 /* ---- stats.c: per-minute counters, updated in the same transaction ---- */
-enum { AQ__ST_STARTED, AQ__ST_INTERRUPTED, AQ__ST_RETRIED, AQ__ST_ENDED };
+enum {
+	AQ__ST_STARTED, AQ__ST_INTERRUPTED, AQ__ST_RETRIED, AQ__ST_ENDED,
+	AQ__ST_UNSTARTED	/* a claim given back unrun: now is its time */
+};
 int	 aq__stat(struct aq *, DB_TXN *, aq_time now, int what,
 	    enum aq_outcome, int64_t runtime, uint64_t id);
 int	 aq__stats_purge(struct aq *, DB_TXN *, aq_time now, aq_time keep,

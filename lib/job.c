@@ -735,6 +735,29 @@ promote(struct aq *aq, DB_TXN *txn, aq_time now, aq_time *next,
 }
 
 /*
+ * A job aq_cancel() asked its worker to stop, taken back before it was:
+ * it ends cancelled.  r is the job, loaded for update and unindexed.
+ */
+static int
+end_cancelled(struct aq *aq, DB_TXN *txn, struct aq__rec *r, aq_time now)
+{
+	unsigned char k[1 + AQ_UUID_LEN + 8];
+	int ret;
+
+	r->j.flags &= ~(unsigned)AQ__JOB_CANCEL;
+	r->j.state = AQ_DONE;
+	r->j.outcome = AQ_OUT_CANCELLED;
+	r->j.ended = now;
+	if ((ret = dbdel(aq, txn, k, cancel_key(k, r->j.worker,
+	    r->j.id))) != 0 ||
+	    (ret = aq__stat(aq, txn, now, AQ__ST_ENDED, AQ_OUT_CANCELLED, -1,
+	    r->j.id)) != 0 ||
+	    (ret = store(aq, txn, &r->j, r, 0)) != 0)
+		return ret;
+	return aq__job_ended(aq, txn, &r->j, now, NULL);
+}
+
+/*
  * A job whose run was cut short by no fault of its own: back to the head
  * of its queue, or lost.  r is the job, loaded for update and unindexed.
  */
@@ -750,21 +773,8 @@ requeue(struct aq *aq, DB_TXN *txn, struct aq__rec *r, aq_time now)
 	    (ret = history(aq, txn, &r->j, AQ__RUN_INTERRUPTED, now)) != 0)
 		return ret;
 	/* Cancelled meanwhile: it is not run again. */
-	if (r->j.flags & AQ__JOB_CANCEL) {
-		unsigned char k[1 + AQ_UUID_LEN + 8];
-
-		r->j.flags &= ~(unsigned)AQ__JOB_CANCEL;
-		r->j.state = AQ_DONE;
-		r->j.outcome = AQ_OUT_CANCELLED;
-		r->j.ended = now;
-		if ((ret = dbdel(aq, txn, k, cancel_key(k, r->j.worker,
-		    r->j.id))) != 0 ||
-		    (ret = aq__stat(aq, txn, now, AQ__ST_ENDED,
-		    AQ_OUT_CANCELLED, -1, r->j.id)) != 0 ||
-		    (ret = store(aq, txn, &r->j, r, 0)) != 0)
-			return ret;
-		return aq__job_ended(aq, txn, &r->j, now, NULL);
-	}
+	if (r->j.flags & AQ__JOB_CANCEL)
+		return end_cancelled(aq, txn, r, now);
 	if ((r->j.flags & AQ_JOB_AT_MOST_ONCE) ||
 	    r->j.interrupts > MAX_INTERRUPTS) {
 		r->j.state = AQ_DONE;
@@ -781,9 +791,10 @@ requeue(struct aq *aq, DB_TXN *txn, struct aq__rec *r, aq_time now)
 	r->j.flags &= ~(unsigned)AQ_JOB_HOLD;
 	if (r->j.begin > now)
 		r->j.begin = 0;
+	/* First in line again; kept, so that its ready key can be found. */
+	r->j.flags |= AQ__JOB_HEAD;
 	if ((ret = store(aq, txn, &r->j, r, 0)) != 0)
 		return ret;
-	r->j.flags |= AQ__JOB_HEAD;	/* first in line again */
 	return index_pending(aq, txn, &r->j, now);
 }
 
@@ -1073,15 +1084,26 @@ claim_op(struct aq *aq, DB_TXN *txn, void *arg)
 		ret = aq->db->get(aq->db, txn, &key, &data, DB_RMW);
 		if (ret == DB_NOTFOUND)
 			continue;	/* another claimer took it */
-		if (ret != 0 || (ret = dbdel(aq, txn, best, bn)) != 0)
+		if (ret != 0)
 			return ret;
 		jname[data.size] = '\0';
-		a->changed = 1;
 		id = aq__get64(best + bn - 8);
 		if ((ret = load(aq, txn, id, 1, &r, &data)) < 0 || ret > 1)
 			return ret;
-		if (ret == 1 || r.j.state != AQ_PENDING)
-			continue;	/* a stray entry: gone now */
+		/* Ahead of need: not a job that must start at its claim. */
+		if ((o->flags & AQ_CLAIM_AHEAD) && ret == 0 &&
+		    r.j.state == AQ_PENDING &&
+		    ((r.j.flags & AQ_JOB_AT_MOST_ONCE) || r.j.deadline != 0))
+			return a->changed ? AQ_OK : AQ_NO;
+		a->changed = 1;
+		if (ret == 1 || r.j.state != AQ_PENDING) {
+			/* a stray entry: gone now */
+			if ((ret = dbdel(aq, txn, best, bn)) != 0)
+				return ret;
+			continue;
+		}
+		if ((ret = dbdel(aq, txn, best, bn)) != 0)
+			return ret;
 		r.j.id = id;
 		/* A deadline is a time to begin by: a job that ran has begun. */
 		if (r.j.deadline != 0 && r.j.deadline < a->now &&
@@ -1252,6 +1274,9 @@ end_op(struct aq *aq, DB_TXN *txn, void *arg)
 			return ret;
 		return index_pending(aq, txn, &r.j, a->now);
 	}
+	/* Claimed ahead of need: the run began later than the claim. */
+	if (a->r->started > r.j.started)
+		r.j.started = a->r->started;
 	r.j.ended = a->r->ended > 0 ? a->r->ended : a->now;
 	r.j.exit_code = a->r->exit_code;
 	r.j.signal = a->r->signal;
@@ -1394,9 +1419,11 @@ intr_op(struct aq *aq, DB_TXN *txn, void *arg)
 	return ret;
 }
 
-int
-aq_interrupt(struct aq *aq, uint64_t id, const unsigned char *owner,
-    int attempt)
+/* Run op (intr_op or unclaim_op) on the job; a waiting claimer may
+ * take it now. */
+static int
+give_back(struct aq *aq, uint64_t id, const unsigned char *owner,
+    int attempt, aq__op op)
 {
 	struct intr_arg a;
 	int rc;
@@ -1404,9 +1431,59 @@ aq_interrupt(struct aq *aq, uint64_t id, const unsigned char *owner,
 	a.id = id;
 	a.owner = owner;
 	a.attempt = attempt;
-	if ((rc = aq__run(aq, intr_op, &a, AQ__WRITE)) == AQ_OK)
+	if ((rc = aq__run(aq, op, &a, AQ__WRITE)) == AQ_OK)
 		aq__wake(aq);
 	return rc;
+}
+
+int
+aq_interrupt(struct aq *aq, uint64_t id, const unsigned char *owner,
+    int attempt)
+{
+	return give_back(aq, id, owner, attempt, intr_op);
+}
+
+static int
+unclaim_op(struct aq *aq, DB_TXN *txn, void *arg)
+{
+	struct intr_arg *a = arg;
+	struct aq__rec r;
+	DBT data;
+	aq_time now = aq_now();
+	int ret;
+
+	if ((ret = load(aq, txn, a->id, 1, &r, &data)) < 0 || ret > 1)
+		return ret;
+	if (ret == 1)
+		return aq__err(AQ_ENOENT, "no such job '%llu'",
+		    (unsigned long long)a->id);
+	if (r.j.state != AQ_ACTIVE || memcmp(r.j.worker, a->owner,
+	    AQ_UUID_LEN) != 0 || r.j.attempt != a->attempt)
+		return aq__err(AQ_NO, "job '%llu' is no longer this worker's",
+		    (unsigned long long)a->id);
+	r.j.id = a->id;
+	if ((ret = unindex_active(aq, txn, &r.j)) != 0 ||
+	    (ret = aq__stat(aq, txn, r.j.started, AQ__ST_UNSTARTED, AQ_NONE,
+	    0, a->id)) != 0)
+		return ret;
+	/* Cancelled before it ran: it never will. */
+	if (r.j.flags & AQ__JOB_CANCEL)
+		return end_cancelled(aq, txn, &r, now);
+	r.j.state = AQ_PENDING;
+	r.j.attempt--;
+	r.j.lease = 0;
+	r.j.started = 0;
+	r.j.flags |= AQ__JOB_HEAD;	/* where it was */
+	if ((ret = store(aq, txn, &r.j, &r, 0)) != 0)
+		return ret;
+	return index_pending(aq, txn, &r.j, now);
+}
+
+int
+aq_unclaim(struct aq *aq, uint64_t id, const unsigned char *owner,
+    int attempt)
+{
+	return give_back(aq, id, owner, attempt, unclaim_op);
 }
 
 /* ---- cancelling ---- */

@@ -59,6 +59,10 @@ aq__stat(struct aq *aq, DB_TXN *txn, aq_time now, int what,
 	case AQ__ST_STARTED:
 		v[V_STARTED]++;
 		break;
+	case AQ__ST_UNSTARTED:
+		if (v[V_STARTED] > 0)
+			v[V_STARTED]--;
+		break;
 	case AQ__ST_INTERRUPTED:
 		v[V_INTERRUPTED]++;
 		break;

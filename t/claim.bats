@@ -501,6 +501,24 @@ load helper
 	claim_ok 2
 }
 
+@test "a job whose lease ran out can be held, changed and released" {
+	put_ok 1 echo first
+	put_ok 2 echo second
+	claim_ok 1 -l 1s
+	sleep 2
+	# a claim elsewhere puts it back, first in line
+	run --separate-stderr aq-claim -q other
+	assert_failure 1
+	run --separate-stderr aq-job --hold 1
+	assert_success
+	# held: its old place in line is gone, not claimable
+	claim_ok 2
+	claim_none
+	run --separate-stderr aq-job --release -p 5 1
+	assert_success
+	claim_ok 1
+}
+
 @test "after 9 interruptions a job ends lost" {
 	put_ok 1 true
 	local nth

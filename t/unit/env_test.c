@@ -1080,6 +1080,85 @@ put_with_deadline(struct aq *aq, aq_time deadline)
 	assert_int_equal(aq_put(aq, &j, 1), AQ_OK);
 }
 
+/*
+ * A claim ahead of need takes ordinary jobs only, and what it took can be
+ * given back unrun: first in line, its attempt as before, the "started"
+ * count undone; a later start time given at the end is the run's.
+ */
+static void
+test_claim_ahead(void **state)
+{
+	struct fx *f = *state;
+	struct aq_claim_opts o;
+	struct aq_result r;
+	struct aq_stats st;
+	struct aq_job *j = NULL;
+	aq_time later;
+	struct aq *aq;
+
+	aq = open_env(f);
+	claim_opts(&o, NULL, 0, owner_a, 0);
+	o.flags = AQ_CLAIM_AHEAD;
+	put_job(aq, "default", 0, 0, AQ_JOB_AT_MOST_ONCE);
+	put_job(aq, "default", 0, 0, 0);
+	/* An at-most-once job first in line: nothing, and it stays first. */
+	assert_int_equal(aq_claim(aq, &o, &j, NULL), AQ_NO);
+	assert_null(j);
+	assert_true(claim_id(aq, owner_a, 0) == 1);
+	put_with_deadline(aq, aq_now() + 3600 * AQ_SEC);
+	/* Job 2 is first now, then job 3 with its deadline. */
+	assert_int_equal(aq_claim(aq, &o, &j, NULL), AQ_OK);
+	assert_true(j->id == 2 && j->attempt == 1);
+	aq_job_free(j);
+	j = NULL;
+	assert_int_equal(aq_claim(aq, &o, &j, NULL), AQ_NO);
+	assert_null(j);
+	assert_int_equal(aq_stats(aq, aq_now() - 60 * AQ_SEC, &st), AQ_OK);
+	assert_true(st.started == 2);
+
+	/* Given back: only by its owner, in its attempt. */
+	assert_int_equal(aq_unclaim(aq, 2, owner_b, 1), AQ_NO);
+	assert_int_equal(aq_unclaim(aq, 2, owner_a, 2), AQ_NO);
+	assert_int_equal(aq_unclaim(aq, 42, owner_a, 1), AQ_ENOENT);
+	assert_int_equal(aq_unclaim(aq, 2, owner_a, 1), AQ_OK);
+	assert_int_equal(aq_unclaim(aq, 2, owner_a, 1), AQ_NO);
+	j = get_job(aq, 2);
+	assert_int_equal(j->state, AQ_PENDING);
+	assert_int_equal(j->attempt, 0);
+	assert_int_equal(j->interrupts, 0);
+	aq_job_free(j);
+	assert_int_equal(aq_stats(aq, aq_now() - 60 * AQ_SEC, &st), AQ_OK);
+	assert_true(st.started == 1 && st.interrupted == 0);
+	/* Still ahead of job 3, which came after it. */
+	assert_true(claim_id(aq, owner_a, 0) == 2);
+	j = get_job(aq, 2);
+	assert_int_equal(j->attempt, 1);
+	later = j->started + 5 * AQ_SEC;
+	aq_job_free(j);
+	memset(&r, 0, sizeof(r));
+	r.started = later;
+	r.ended = later + AQ_SEC;
+	assert_int_equal(aq_done(aq, 2, owner_a, &r), AQ_OK);
+	j = get_job(aq, 2);
+	assert_true(j->started == later && j->ended == later + AQ_SEC);
+	aq_job_free(j);
+
+	/* Cancelled while claimed ahead: given back, it ends cancelled. */
+	assert_true(claim_id(aq, owner_a, AQ_LEASE_WORKER) == 3);
+	{
+		int asked = 0;
+
+		assert_int_equal(aq_cancel(aq, 3, &asked), AQ_OK);
+		assert_true(asked);
+	}
+	assert_int_equal(aq_unclaim(aq, 3, owner_a, 1), AQ_OK);
+	j = get_job(aq, 3);
+	assert_int_equal(j->state, AQ_DONE);
+	assert_int_equal(j->outcome, AQ_OUT_CANCELLED);
+	aq_job_free(j);
+	assert_true(claim_id(aq, owner_a, 0) == 0);
+}
+
 /* The only job has a deadline in the past: nothing is claimed. */
 static void
 test_deadline_expired(void **state)
@@ -1830,6 +1909,7 @@ main(void)
 		T(test_claim_skips_held),
 		T(test_claim_wait),
 		T(test_done),
+		T(test_claim_ahead),
 		T(test_done_outcomes),
 		T(test_done_other_owner),
 		T(test_release),
