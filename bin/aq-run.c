@@ -145,7 +145,20 @@ struct slot {
 	int		 timedout;
 	int		 stopped;	/* killed by the second shutdown signal */
 	int		 cancelled;	/* aq-cancel asked for it */
+	aq_time		 began;		/* when it started */
+	aq_time		 lastran;	/* the run time of the slot's last job */
+	int		 ahead;		/* claimed ahead: in ahead[], unstarted */
+	int		 dropping;	/* ahead, and asked back (L_DROP) */
 };
+
+/*
+ * A slot whose jobs are short claims its next job while one runs and
+ * hands it to the launcher, which starts it the moment the running one
+ * ends: the claim is off the path from one job to the next.  A job held
+ * so is given back if the running one lasts longer than AHEAD_HOLD, so
+ * that an idle worker elsewhere is not kept from it for long.
+ */
+#define AHEAD_HOLD	(AQ_SEC / 100)
 
 static struct aq	*aq;
 static struct aq_worker	 me;
@@ -153,7 +166,10 @@ static struct aq_claim_opts copts;	/* what the agents share */
 static struct agent	*agents;
 static int		 nagents;
 static struct slot	*slots;
-static int		 nslots = 1, nbusy;
+static struct slot	*ahead;		/* each slot's job claimed ahead */
+static int		 nslots = 1, nbusy, nahead;
+static int		 killing;	/* the second stop signal came */
+static long long	 started;	/* jobs claimed */
 static int		 verbose, use_syslog;
 static const char	*logpath;
 static FILE		*logfp;
@@ -507,19 +523,30 @@ say(struct slot *s, const char *fmt, ...)
 
 /* ---- the launcher ---- */
 
-/* Messages between the worker and its launcher. */
-enum { L_RUN = 1, L_KILL, L_FAILED, L_ENDED };
+/*
+ * Messages between the worker and its launcher.  A slot runs one job and
+ * may have one more waiting in the launcher (L_RUN with after set), which
+ * the launcher starts the moment it reaps the first: so the next job of a
+ * slot starts without waiting for the worker.  The worker can take that
+ * one back (L_DROP) until it starts; the answer (L_DROPPED, err 0: taken
+ * back; ESRCH: it started, its slot's L_ENDED or L_FAILED came first)
+ * keeps both sides agreed on what runs.
+ */
+enum { L_RUN = 1, L_KILL, L_DROP, L_FAILED, L_ENDED, L_DROPPED };
 enum { W_SETUP = 1, W_CHDIR, W_EXEC };	/* what failed, in L_FAILED */
 
 /*
  * Worker to launcher.  L_RUN is followed by len bytes: the program's
  * path, the directory ("" for none), argc arguments and envc variables,
  * each NUL-terminated; the job's output pipe goes along (SCM_RIGHTS).
+ * L_KILL and L_DROP name the job, so that neither reaches another one.
  */
 struct lreq {
 	uint32_t	 op;
 	int32_t		 slot;
 	int32_t		 sig;		/* L_KILL */
+	uint32_t	 after;		/* L_RUN: once the slot's job ends */
+	uint64_t	 id;		/* the job */
 	uint32_t	 len, argc, envc;
 };
 
@@ -528,10 +555,18 @@ struct lmsg {
 	uint32_t	 op;
 	int32_t		 slot;
 	int32_t		 pid;
-	int32_t		 err;		/* L_FAILED: the errno */
+	int32_t		 err;		/* L_FAILED: the errno; L_DROPPED */
 	int32_t		 what;		/* L_FAILED: W_* */
 	int32_t		 status;	/* L_ENDED: the wait status */
+	uint64_t	 id;		/* L_DROPPED: the job */
 	int64_t		 utime, stime, maxrss;
+};
+
+/* A slot's next job, waiting in the launcher for the slot to free. */
+struct lnext {
+	struct lreq	 rq;		/* rq.op 0: none */
+	char		*buf;
+	int		 out;
 };
 
 /* What the launcher's child needs: it shares the launcher's memory. */
@@ -661,6 +696,8 @@ recv_full(int sock, void *buf, size_t n, int *fdp)
  */
 static struct lmsg	*lq;
 static size_t		 lqn, lqcap;
+static uint64_t		 kid_ids[MAX_SLOTS];	/* the job each kid runs */
+static struct lnext	 lnext[MAX_SLOTS];
 
 static void
 lqueue(int sock, const struct lmsg *m)
@@ -705,9 +742,12 @@ lqueue(int sock, const struct lmsg *m)
 	}
 }
 
-/* Start one job: parse the request's strings and clone. */
-static void
-launch_one(int sock, const struct lreq *rq, char *p, int out)
+/*
+ * Start one job: parse the request's strings and clone.  Returns 0, or -1
+ * with the L_FAILED message to send in *m.  out is closed either way.
+ */
+static int
+launch_one(const struct lreq *rq, char *p, int out, struct lmsg *mp)
 {
 	static char stack[256 * 1024] __attribute__((aligned(16)));
 	struct launch l;
@@ -773,19 +813,32 @@ launch_one(int sock, const struct lreq *rq, char *p, int out)
 		goto failed;
 	}
 	kids[rq->slot] = pid;
+	kid_ids[rq->slot] = rq->id;
 	free(l.shargv);
 	free(v);
 	close(out);
-	return;
+	return 0;
 failed:
 	m.op = L_FAILED;
 	if (m.what == 0)
 		m.what = W_SETUP;
-	lqueue(sock, &m);
+	*mp = m;
 	free(l.shargv);
 	free(v);
 	if (out != -1)
 		close(out);
+	return -1;
+}
+
+/* Forget the next job of slot i, unstarted. */
+static void
+lnext_drop(int i)
+{
+	if (lnext[i].out != -1)
+		close(lnext[i].out);
+	free(lnext[i].buf);
+	memset(&lnext[i], 0, sizeof(lnext[i]));
+	lnext[i].out = -1;
 }
 
 /*
@@ -800,7 +853,7 @@ launcher(int sock, int64_t grace_us)
 	struct signalfd_siginfo si;
 	struct rusage ru;
 	struct lreq rq;
-	struct lmsg m;
+	struct lmsg m, nextfail;
 	sigset_t all, chld;
 	pid_t pid;
 	aq_time kill_at = 0, now;
@@ -822,9 +875,12 @@ launcher(int sock, int64_t grace_us)
 	if (sigprocmask(SIG_SETMASK, &all, NULL) == -1 ||
 	    (sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK)) == -1)
 		_exit(70);
-	lqcap = 3 * MAX_SLOTS + 16;
+	/* Each slot: an end, a failed start, an answer to a drop. */
+	lqcap = 4 * MAX_SLOTS + 16;
 	if ((lq = calloc(lqcap, sizeof(*lq))) == NULL)
 		_exit(70);
+	for (i = 0; i < MAX_SLOTS; i++)
+		lnext[i].out = -1;
 	for (;;) {
 		int ms = -1;
 
@@ -854,9 +910,11 @@ launcher(int sock, int64_t grace_us)
 				eof = 1;
 				lqn = 0;
 				kill_at = aq_now() + grace_us;
-				for (i = 0; i < MAX_SLOTS; i++)
+				for (i = 0; i < MAX_SLOTS; i++) {
 					if (kids[i] > 0)
 						(void)kill(-kids[i], SIGTERM);
+					lnext_drop(i);
+				}
 				continue;
 			}
 			if (rq.slot < 0 || rq.slot >= MAX_SLOTS) {
@@ -865,8 +923,23 @@ launcher(int sock, int64_t grace_us)
 				_exit(70);	/* not our worker */
 			}
 			if (rq.op == L_KILL) {
-				if (kids[rq.slot] > 0)
+				if (kids[rq.slot] > 0 &&
+				    kid_ids[rq.slot] == rq.id)
 					(void)kill(-kids[rq.slot], rq.sig);
+				if (out != -1)
+					close(out);
+			} else if (rq.op == L_DROP) {
+				memset(&m, 0, sizeof(m));
+				m.op = L_DROPPED;
+				m.slot = rq.slot;
+				m.id = rq.id;
+				m.err = ESRCH;
+				if (lnext[rq.slot].rq.op != 0 &&
+				    lnext[rq.slot].rq.id == rq.id) {
+					lnext_drop(rq.slot);
+					m.err = 0;
+				}
+				lqueue(sock, &m);
 				if (out != -1)
 					close(out);
 			} else if (rq.op == L_RUN) {
@@ -879,7 +952,23 @@ launcher(int sock, int64_t grace_us)
 					kill_at = aq_now() + grace_us;
 					continue;
 				}
-				launch_one(sock, &rq, buf, out);
+				/* Its slot busy: it waits for the end. */
+				if (rq.after && kids[rq.slot] > 0 &&
+				    lnext[rq.slot].rq.op == 0) {
+					lnext[rq.slot].rq = rq;
+					lnext[rq.slot].buf = buf;
+					lnext[rq.slot].out = out;
+					continue;
+				}
+				if (kids[rq.slot] > 0) {
+					/* One job a slot: not our worker. */
+					free(buf);
+					if (out != -1)
+						close(out);
+					_exit(70);
+				}
+				if (launch_one(&rq, buf, out, &m) == -1)
+					lqueue(sock, &m);
 				free(buf);
 			} else
 				_exit(70);
@@ -896,6 +985,15 @@ launcher(int sock, int64_t grace_us)
 				kids[i] = 0;
 				if (eof)
 					continue;
+				/* The slot's next job first: it waited for this. */
+				nextfail.op = 0;
+				if (lnext[i].rq.op != 0) {
+					(void)launch_one(&lnext[i].rq,
+					    lnext[i].buf, lnext[i].out,
+					    &nextfail);
+					lnext[i].out = -1;
+					lnext_drop(i);
+				}
 				memset(&m, 0, sizeof(m));
 				m.op = L_ENDED;
 				m.slot = i;
@@ -907,6 +1005,9 @@ launcher(int sock, int64_t grace_us)
 				    ru.ru_stime.tv_usec;
 				m.maxrss = ru.ru_maxrss;
 				lqueue(sock, &m);
+				/* Its failure, if it failed, after this end. */
+				if (nextfail.op != 0)
+					lqueue(sock, &nextfail);
 			}
 		}
 		if (!eof && lqn > 0)
@@ -1015,19 +1116,39 @@ kill_slot(int i, int sig)
 	rq.op = L_KILL;
 	rq.slot = i;
 	rq.sig = sig;
+	rq.id = slots[i].job->id;
 	iov.iov_base = &rq;
 	iov.iov_len = sizeof(rq);
 	if (lsock != -1)
 		(void)send_full(&iov, 1, -1);
 }
 
+/* Ask the launcher for slot i's job claimed ahead back: L_DROPPED says. */
+static void
+drop_ahead(int i)
+{
+	struct lreq rq;
+	struct iovec iov;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.op = L_DROP;
+	rq.slot = i;
+	rq.id = ahead[i].job->id;
+	iov.iov_base = &rq;
+	iov.iov_len = sizeof(rq);
+	ahead[i].dropping = 1;
+	if (lsock != -1)
+		(void)send_full(&iov, 1, -1);
+}
+
 /*
- * Ask the launcher to run the job of slot i: the strings go in one
- * buffer after the header.  Returns 0, or an errno.
+ * Ask the launcher to run the job of slot i (after: once the slot's job
+ * ends): the strings go in one buffer after the header.  Returns 0, or
+ * an errno.
  */
 static int
-run_slot(int i, const char *path, const struct aq_job *j, char **env,
-    int out)
+run_slot(int i, int after, const char *path, const struct aq_job *j,
+    char **env, int out)
 {
 	struct lreq rq;
 	struct iovec iov[2];
@@ -1063,6 +1184,8 @@ run_slot(int i, const char *path, const struct aq_job *j, char **env,
 #undef PUT
 	rq.op = L_RUN;
 	rq.slot = i;
+	rq.after = (uint32_t)after;
+	rq.id = j->id;
 	rq.len = (uint32_t)len;
 	iov[0].iov_base = &rq;
 	iov[0].iov_len = sizeof(rq);
@@ -1076,27 +1199,46 @@ run_slot(int i, const char *path, const struct aq_job *j, char **env,
 
 static void finish(struct slot *, int status, const struct rusage *);
 
-/* Run claimed job j in slot s. */
 static void
-start(struct slot *s, struct aq_job *j)
+log_start(const struct aq_job *j)
 {
-	char path[PATH_MAX + 1], envbuf[PATH_MAX + 512], *cmd;
+	char *cmd;
+
+	if (!verbose)
+		return;
+	cmd = aq_job_cmdline(j);
+	logmsg(1, "job %llu started (attempt %d): %s",
+	    (unsigned long long)j->id, j->attempt, cmd ? cmd : j->argv[0]);
+	free(cmd);
+}
+
+/*
+ * Run claimed job j in slot i: s is slots + i, or ahead + i for a job
+ * that is to start once the slot's job ends.
+ */
+static void
+start(struct slot *s, int i, struct aq_job *j)
+{
+	char path[PATH_MAX + 1], envbuf[PATH_MAX + 512];
 	char **env = NULL;
 	int p[2] = { -1, -1 }, e, status, k;
+	aq_time lastran;
 
 	k = s->agent;
+	lastran = s->lastran;
 	memset(s, 0, sizeof(*s));
 	s->agent = k;
+	s->lastran = lastran;
 	s->job = j;
 	s->pipe = -1;
 	s->pid = -1;
-	nbusy++;
-	if (verbose) {
-		cmd = aq_job_cmdline(j);
-		logmsg(1, "job %llu started (attempt %d): %s",
-		    (unsigned long long)j->id, j->attempt,
-		    cmd ? cmd : j->argv[0]);
-		free(cmd);
+	s->began = aq_now();
+	if (s == &ahead[i]) {
+		s->ahead = 1;
+		nahead++;
+	} else {
+		nbusy++;
+		log_start(j);
 	}
 	s->out = -1;
 	status = -1;
@@ -1113,8 +1255,7 @@ start(struct slot *s, struct aq_job *j)
 		logmsg(0, "job %llu: cannot make a pipe: %s",
 		    (unsigned long long)j->id, strerror(errno));
 		status = 126;
-	} else if ((e = run_slot((int)(s - slots), path, j, env,
-	    p[1])) != 0) {
+	} else if ((e = run_slot(i, s->ahead, path, j, env, p[1])) != 0) {
 		/* Not the job's fault: it goes back to the queue. */
 		logmsg(0, "job %llu: cannot reach the launcher: %s",
 		    (unsigned long long)j->id, strerror(e));
@@ -1133,8 +1274,41 @@ start(struct slot *s, struct aq_job *j)
 	}
 	(void)fcntl(p[0], F_SETFL, O_NONBLOCK);
 	s->pipe = p[0];
-	if (j->timeout > 0)
-		s->timeout_at = aq_now() + j->timeout;
+	if (j->timeout > 0 && !s->ahead)
+		s->timeout_at = s->began + j->timeout;
+}
+
+/*
+ * Slot i's job ended, and the launcher started the job claimed ahead in
+ * its place (or tried to: an L_FAILED for it follows).
+ */
+static void
+promote(int i)
+{
+	struct slot *s = &slots[i], *a = &ahead[i];
+	aq_time lastran = s->lastran;
+	int k = s->agent;
+
+	*s = *a;
+	s->agent = k;
+	s->lastran = lastran;
+	s->ahead = s->dropping = 0;
+	s->pid = 0;
+	s->began = aq_now();
+	if (s->job->timeout > 0)
+		s->timeout_at = s->began + s->job->timeout;
+	memset(a, 0, sizeof(*a));
+	a->agent = k;
+	a->pipe = a->out = -1;
+	nahead--;
+	nbusy++;
+	log_start(s->job);
+	/* Stopped or cancelled while it waited: it ran all the same. */
+	if (killing || s->cancelled) {
+		s->stopped = killing;
+		kill_slot(i, SIGTERM);
+		s->kill_at = s->began + grace;
+	}
 }
 
 /* ---- output ---- */
@@ -1185,6 +1359,7 @@ struct ended {
 	struct aq_job	*job;
 	struct aq_result r;
 	int		 stopped, timedout, cancelled;
+	int		 unrun;		/* claimed ahead, given back */
 	aq_time		 ran;		/* run time, for the log */
 };
 static struct ended	*ends;
@@ -1226,8 +1401,12 @@ finish(struct slot *s, int status, const struct rusage *ru)
 	e->stopped = s->stopped;
 	e->timedout = s->timedout;
 	e->cancelled = s->cancelled;
+	e->unrun = s->ahead && s->stopped;
 	r->ended = aq_now();
-	e->ran = r->ended - s->job->started;
+	r->started = s->began;
+	e->ran = r->ended - s->began;
+	if (!s->ahead)
+		s->lastran = e->ran;
 	r->attempt = s->job->attempt;
 	r->exit_code = -1;
 	if (WIFEXITED(status))
@@ -1249,7 +1428,11 @@ finish(struct slot *s, int status, const struct rusage *ru)
 	r->output_cap = output_cap;
 	s->job = NULL;
 	s->pid = -1;
-	nbusy--;
+	if (s->ahead)
+		nahead--;
+	else
+		nbusy--;
+	s->ahead = s->dropping = 0;
 }
 
 /* Write the results of the jobs that ended. */
@@ -1264,7 +1447,10 @@ record_ends(void)
 		e = &ends[k];
 		dirty = 1;
 		for (tries = 0;; tries++) {
-			if (e->stopped)
+			if (e->unrun)
+				rc = aq_unclaim(aq, e->job->id, me.uuid,
+				    e->job->attempt);
+			else if (e->stopped)
 				rc = aq_interrupt(aq, e->job->id, me.uuid,
 				    e->job->attempt);
 			else
@@ -1282,6 +1468,12 @@ record_ends(void)
 		else if (rc != AQ_OK)
 			logmsg(0, "job %llu: cannot record its end: %s",
 			    (unsigned long long)e->job->id, aq_error());
+		else if (e->unrun && e->cancelled)
+			logmsg(0, "job %llu cancelled before it started",
+			    (unsigned long long)e->job->id);
+		else if (e->unrun)
+			logmsg(1, "job %llu given back unstarted",
+			    (unsigned long long)e->job->id);
 		else if (e->stopped)
 			logmsg(0, "job %llu stopped and interrupted after %s",
 			    (unsigned long long)e->job->id, d);
@@ -1326,6 +1518,15 @@ launcher_died(void)
 		s->stopped = 1;
 		finish(s, SIGKILL, NULL);
 		n++;
+		/* It may have started: nobody can tell now. */
+		if (ahead[i].job != NULL) {
+			ahead[i].stopped = 1;
+			ahead[i].ahead = 0;	/* interrupted, not given back */
+			nahead--;
+			nbusy++;	/* finish() counts it as running */
+			finish(&ahead[i], SIGKILL, NULL);
+			n++;
+		}
 	}
 	if (WIFSIGNALED(st))
 		logmsg(0, "the launcher was killed by signal %d; %d job%s "
@@ -1363,10 +1564,22 @@ launcher_read(void)
 		have += (size_t)n;
 		for (off = 0; have - off >= sizeof(m); off += sizeof(m)) {
 			memcpy(&m, buf + off, sizeof(m));
-			if (m.slot < 0 || m.slot >= nslots ||
-			    slots[m.slot].job == NULL)
+			if (m.slot < 0 || m.slot >= nslots)
 				continue;
+			s = &ahead[m.slot];
+			if (m.op == L_DROPPED) {
+				/* ESRCH: it started; its slot's end came first. */
+				if (m.err == 0 && s->job != NULL &&
+				    s->job->id == m.id) {
+					s->stopped = 1;
+					started--;
+					finish(s, 0, NULL);
+				}
+				continue;
+			}
 			s = &slots[m.slot];
+			if (s->job == NULL)
+				continue;
 			switch (m.op) {
 			case L_FAILED:
 				if (m.what == W_CHDIR) {
@@ -1380,6 +1593,8 @@ launcher_read(void)
 					finish(s, (m.err == ENOENT ? 127 :
 					    126) << 8, NULL);
 				}
+				if (ahead[m.slot].job != NULL)
+					promote(m.slot);
 				break;
 			case L_ENDED:
 				memset(&ru, 0, sizeof(ru));
@@ -1389,6 +1604,8 @@ launcher_read(void)
 				ru.ru_stime.tv_usec = m.stime % AQ_SEC;
 				ru.ru_maxrss = m.maxrss;
 				finish(s, m.status, &ru);
+				if (ahead[m.slot].job != NULL)
+					promote(m.slot);
 				break;
 			}
 		}
@@ -1446,8 +1663,16 @@ cancels(aq_time now)
 	}
 	for (k = 0; k < n; k++)
 		for (i = 0; i < nslots; i++) {
-			struct slot *s = &slots[i];
+			struct slot *s = &slots[i], *a = &ahead[i];
 
+			/* Not started: taken back, it ends cancelled. */
+			if (a->job != NULL && a->job->id == ids[k] &&
+			    !a->cancelled) {
+				a->cancelled = 1;
+				if (!a->dropping)
+					drop_ahead(i);
+				continue;
+			}
 			if (s->job == NULL || s->job->id != ids[k] ||
 			    s->cancelled || s->pid == -1)
 				continue;
@@ -1551,13 +1776,12 @@ main(int argc, char *argv[])
 	int64_t poll_i = 5 * AQ_SEC, ping_i = 30 * AQ_SEC, death_i = 60 * AQ_SEC;
 	int64_t keep = KEEP_DEFAULT;
 	long long count = 0;
-	int ch, rc, sfd, wfd, drain = 0, stopping = 0, killing = 0, jset = 0;
-	int want = 1, idle = 0, i, nfd;
+	int ch, rc, sfd, wfd, drain = 0, stopping = 0, jset = 0;
+	int want = 1, idle = 0, i, nah, nfd;
 	size_t nq = 0, taken, n;
 	aq_time now, next_poll, next_ping, next_due = 0, last_poll = 0;
 	aq_time last_reap = 0, next_cancels = 0, next_purge;
 	size_t purged = 0;
-	long long started = 0;
 	pid_t otherpid;
 
 	setproctitle_init(argc, argv, environ);
@@ -1738,14 +1962,18 @@ main(int argc, char *argv[])
 		agents[i].o.agent = agents[i].name;
 	}
 	if ((slots = calloc((size_t)nslots, sizeof(*slots))) == NULL ||
+	    (ahead = calloc((size_t)nslots, sizeof(*ahead))) == NULL ||
 	    (ends = calloc((size_t)nslots * 2, sizeof(*ends))) == NULL ||
 	    (pfd = calloc((size_t)nslots + 3, sizeof(*pfd))) == NULL)
 		err(75, "cannot allocate slots");
 	for (n = 0, i = 0; i < nagents; i++) {
 		int k;
 
-		for (k = 0; k < agents[i].slots; k++)
+		for (k = 0; k < agents[i].slots; k++) {
+			ahead[n].agent = i;
+			ahead[n].pipe = ahead[n].out = -1;
 			slots[n++].agent = i;
+		}
 	}
 	wfd = aq_watch(aq);
 	now = aq_now();
@@ -1758,8 +1986,7 @@ main(int argc, char *argv[])
 		int synced = 0;
 
 		/* Claim while there is room and a reason to. */
-		if (!stopping && want && nbusy < nslots &&
-		    (count == 0 || started < count)) {
+		if (!stopping && want && (count == 0 || started < count)) {
 			char buf[4096];
 
 			/* Dead workers' jobs come first: look once a second. */
@@ -1803,7 +2030,37 @@ main(int argc, char *argv[])
 					synced = 1;
 				}
 				started++;
-				start(&slots[i], j);
+				start(&slots[i], i, j);
+			}
+			/* The next job of each slot whose jobs are short. */
+			now = aq_now();
+			for (i = 0; i < nslots && (count == 0 || started < count);
+			    i++) {
+				struct agent *a = &agents[slots[i].agent];
+				struct aq_claim_opts o = a->o;
+				struct aq_job *j;
+				aq_time due;
+
+				if (slots[i].job == NULL ||
+				    ahead[i].job != NULL || a->dry ||
+				    slots[i].lastran >= AHEAD_HOLD ||
+				    now - slots[i].began >= AHEAD_HOLD)
+					continue;
+				o.flags |= AQ_CLAIM_AHEAD;
+				rc = aq_claim(aq, &o, &j, &due);
+				if (rc == AQ_NO) {
+					a->dry = 1;
+					next_due = earliest(next_due, due);
+					continue;
+				}
+				if (rc != AQ_OK) {
+					logmsg(0, "cannot claim: %s",
+					    aq_error());
+					next_poll = aq_now() + AQ_SEC;
+					break;
+				}
+				started++;
+				start(&ahead[i], i, j);
 			}
 			/* Idle: nothing claimable for any agent with room. */
 			for (idle = 1, i = 0; i < nslots; i++)
@@ -1838,7 +2095,7 @@ main(int argc, char *argv[])
 		if (dirty && !synced && (rc = aq_sync_start(aq)) != AQ_OK)
 			logmsg(0, "cannot sync: %s", aq_error());
 		dirty = 0;
-		if (nbusy == 0 && (stopping || (drain && idle &&
+		if (nbusy == 0 && nahead == 0 && (stopping || (drain && idle &&
 		    next_purge > aq_now()) || (count > 0 && started >= count)))
 			break;
 
@@ -1854,11 +2111,15 @@ main(int argc, char *argv[])
 			/* Running jobs: a look for cancels once a second. */
 			if (nbusy > 0)
 				until = earliest(until, next_cancels);
-			for (i = 0; i < nslots; i++)
+			for (i = 0; i < nslots; i++) {
 				if (slots[i].job != NULL)
 					until = earliest(until, earliest(
 					    slots[i].timeout_at,
 					    slots[i].kill_at));
+				if (ahead[i].job != NULL && !ahead[i].dropping)
+					until = earliest(until,
+					    slots[i].began + AHEAD_HOLD);
+			}
 			ms = until > now ? (until - now + 999) / 1000 : 0;
 			if (ms > 60000)
 				ms = 60000;
@@ -1901,6 +2162,10 @@ main(int argc, char *argv[])
 					stopping = 1;
 					logmsg(0, "stopping: %d job%s running",
 					    nbusy, nbusy == 1 ? "" : "s");
+					for (i = 0; i < nslots; i++)
+						if (ahead[i].job != NULL &&
+						    !ahead[i].dropping)
+							drop_ahead(i);
 				} else if (!killing) {
 					killing = 1;
 					logmsg(0, "stopping now: killing %d "
@@ -1913,12 +2178,16 @@ main(int argc, char *argv[])
 			}
 		}
 		n = (size_t)nbusy;
+		nah = nahead;
 		if (pfd[2].fd != -1 && pfd[2].revents != 0)
 			launcher_read();
 		if ((size_t)nbusy < n) {
 			want = 1;
 			title(stopping);
 		}
+		/* A job claimed ahead started: claim the next. */
+		if (nahead < nah)
+			want = 1;
 
 		/* Timers. */
 		now = aq_now();
@@ -1929,6 +2198,10 @@ main(int argc, char *argv[])
 		for (i = 0; i < nslots; i++) {
 			struct slot *s = &slots[i];
 
+			/* Held ahead too long: an idle worker may want it. */
+			if (ahead[i].job != NULL && !ahead[i].dropping &&
+			    now - s->began >= AHEAD_HOLD)
+				drop_ahead(i);
 			if (s->job == NULL || s->pid == -1)
 				continue;
 			if (s->timeout_at != 0 && now >= s->timeout_at) {
