@@ -226,6 +226,28 @@ load worker
 	run aq-status --json
 	assert_json '.queues.default.ok' 2
 	assert_json '.queues.default.ready' 3
+	# none of them was claimed, ahead or otherwise
+	for k in 3 4 5; do
+		job_is "$k" .attempt 0
+	done
+	run aq-status -S --json
+	assert_json '.started' 2
+}
+
+@test "a job claimed ahead of a long one is given back unrun: another claimer runs it as attempt 1" {
+	put_ok 1 -c "sleep 3 # $(tag a)"
+	put_ok 2 true
+	start_worker
+	wait_for 10 job_active 1
+	# claimed ahead or not, job 2 is pending while job 1 runs
+	wait_for 10 job_pending 2
+	claim_ok 2
+	job_is 2 .attempt 1
+	job_is 2 .interrupts 0
+	job_is 1 .state '"active"'
+	run aq-status -S --json
+	assert_json '.started' 2
+	assert_json '.interrupted' 0
 }
 
 @test "only the queues given are served" {

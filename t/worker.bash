@@ -60,6 +60,12 @@ job_active() {
 	[[ "$out" == *'"state":"active"'* ]]
 }
 
+job_pending() {
+	local out
+	out=$(aq-status --json "$1" 2>/dev/null) || return 1
+	[[ "$out" == *'"state":"pending"'* ]]
+}
+
 # waiting_in_poll PID: the process sleeps in poll(2) (if the kernel does
 # not tell, after a second of quiet).
 waiting_in_poll() {
