@@ -179,6 +179,7 @@ static int		 dirty;	/* written since the last aq_sync() */
 static pid_t		 lpid = -1;	/* the launcher */
 static int		 lsock = -1;	/* its socket; -1: none */
 static volatile pid_t	*kids;		/* its jobs by slot, shared; 0: none */
+static int		 devnull = -1;	/* the launcher's, for jobs' stdin */
 
 /* ---- logging ---- */
 
@@ -587,13 +588,11 @@ job_child(void *arg)
 {
 	struct launch *l = arg;
 	sigset_t none;
-	int fd;
 
 	sigemptyset(&none);
 	l->what = W_SETUP;
 	if (sigprocmask(SIG_SETMASK, &none, NULL) == -1 || setsid() == -1 ||
-	    (fd = open("/dev/null", O_RDONLY)) == -1 ||
-	    (fd != 0 && (dup2(fd, 0) == -1 || close(fd) == -1)) ||
+	    dup2(devnull, 0) == -1 ||
 	    dup2(l->out, 1) == -1 || dup2(l->out, 2) == -1)
 		goto fail;
 	l->what = W_CHDIR;
@@ -868,6 +867,11 @@ launcher(int sock, int64_t grace_us)
 		sock = 3;
 	}
 	(void)close_range(4, ~0U, 0);
+	/* Every job's stdin, opened once (above 2: it is close-on-exec). */
+	if ((devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1 ||
+	    (devnull < 3 && (devnull = fcntl(devnull, F_DUPFD_CLOEXEC,
+	    4)) == -1))
+		_exit(70);
 	default_signals();
 	sigfillset(&all);
 	sigemptyset(&chld);
@@ -1363,9 +1367,11 @@ struct ended {
 	aq_time		 ran;		/* run time, for the log */
 };
 static struct ended	*ends;
+static struct aq_end	*endv;	/* what aq_end_claim() is given */
 static int		 nends;	/* of nslots * 2: see finish() */
 
-static void	record_ends(void);
+static int	record_ends(const struct aq_claim_opts *, struct aq_job **,
+		    aq_time *);
 
 static void
 finish(struct slot *s, int status, const struct rusage *ru)
@@ -1393,7 +1399,7 @@ finish(struct slot *s, int status, const struct rusage *ru)
 	 * would be a bug, but is written rather than overrun.
 	 */
 	if (nends == nslots * 2)
-		record_ends();
+		(void)record_ends(NULL, NULL, NULL);
 	e = &ends[nends++];
 	r = &e->r;
 	memset(e, 0, sizeof(*e));
@@ -1435,9 +1441,13 @@ finish(struct slot *s, int status, const struct rusage *ru)
 	s->ahead = s->dropping = 0;
 }
 
-/* Write the results of the jobs that ended. */
-static void
-record_ends(void)
+/*
+ * Write the results of the jobs that ended, and claim with o (NULL: no
+ * claim) in the same transaction: one commit for a job's end and the
+ * next job of its slot.  Returns as aq_end_claim().
+ */
+static int
+record_ends(const struct aq_claim_opts *o, struct aq_job **jobp, aq_time *due)
 {
 	struct ended *e;
 	char d[32];
@@ -1445,27 +1455,32 @@ record_ends(void)
 
 	for (k = 0; k < nends; k++) {
 		e = &ends[k];
+		memset(&endv[k], 0, sizeof(endv[k]));
+		endv[k].id = e->job->id;
+		endv[k].how = e->unrun ? AQ_END_UNCLAIM : e->stopped ?
+		    AQ_END_INTERRUPT : AQ_END_DONE;
+		endv[k].r = e->r;
+	}
+	if (nends > 0)
 		dirty = 1;
-		for (tries = 0;; tries++) {
-			if (e->unrun)
-				rc = aq_unclaim(aq, e->job->id, me.uuid,
-				    e->job->attempt);
-			else if (e->stopped)
-				rc = aq_interrupt(aq, e->job->id, me.uuid,
-				    e->job->attempt);
-			else
-				rc = aq_done(aq, e->job->id, me.uuid, &e->r);
-			if (rc == AQ_OK || rc == AQ_NO || rc == AQ_ENOENT ||
-			    tries == 4)
-				break;
-			usleep(200000U << tries);
-		}
+	/* Nothing written while the environment is busy: try again. */
+	for (tries = 0;; tries++) {
+		rc = aq_end_claim(aq, me.uuid, endv, (size_t)nends, o, jobp,
+		    due);
+		if (nends == 0 || endv[0].rc == AQ_OK || endv[0].rc == AQ_NO ||
+		    endv[0].rc == AQ_ENOENT || tries == 4)
+			break;
+		usleep(200000U << tries);
+	}
+	for (k = 0; k < nends; k++) {
+		e = &ends[k];
 		aq_format_duration(e->ran, d, sizeof(d));
-		if (rc == AQ_NO || rc == AQ_ENOENT)
+		if (endv[k].rc == AQ_NO || endv[k].rc == AQ_ENOENT)
 			logmsg(0, "job %llu: lost the claim, result not "
 			    "written: %s", (unsigned long long)e->job->id,
-			    aq_error());
-		else if (rc != AQ_OK)
+			    endv[k].rc == AQ_NO ? "no longer this worker's" :
+			    "no such job");
+		else if (endv[k].rc != AQ_OK)
 			logmsg(0, "job %llu: cannot record its end: %s",
 			    (unsigned long long)e->job->id, aq_error());
 		else if (e->unrun && e->cancelled)
@@ -1478,22 +1493,23 @@ record_ends(void)
 			logmsg(0, "job %llu stopped and interrupted after %s",
 			    (unsigned long long)e->job->id, d);
 		else {
-			const char *o = e->cancelled ? "cancelled" :
+			const char *out = e->cancelled ? "cancelled" :
 			    e->timedout ? "timeout" : e->r.signal == 0 &&
 			    e->r.exit_code == 0 ? "ok" : "failed";
 
 			if (e->r.signal != 0)
 				logmsg(1, "job %llu ended %s (signal %d) in %s",
-				    (unsigned long long)e->job->id, o,
+				    (unsigned long long)e->job->id, out,
 				    e->r.signal, d);
 			else
 				logmsg(1, "job %llu ended %s (exit %d) in %s",
-				    (unsigned long long)e->job->id, o,
+				    (unsigned long long)e->job->id, out,
 				    e->r.exit_code, d);
 		}
 		aq_job_free(e->job);
 	}
 	nends = 0;
+	return rc;
 }
 
 /* The launcher died: its jobs' ends cannot be known, so they are stopped
@@ -1548,10 +1564,11 @@ launcher_read(void)
 	struct rusage ru;
 	struct slot *s;
 	ssize_t n;
-	size_t off;
+	size_t off, room;
 
 	for (;;) {
-		n = read(lsock, buf + have, sizeof(buf) - have);
+		room = sizeof(buf) - have;
+		n = read(lsock, buf + have, room);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && errno == EAGAIN)
@@ -1611,6 +1628,9 @@ launcher_read(void)
 		}
 		memmove(buf, buf + off, have - off);
 		have -= off;
+		/* Less than there was room for: nothing more for now. */
+		if ((size_t)n < room)
+			return;
 	}
 }
 
@@ -1964,6 +1984,7 @@ main(int argc, char *argv[])
 	if ((slots = calloc((size_t)nslots, sizeof(*slots))) == NULL ||
 	    (ahead = calloc((size_t)nslots, sizeof(*ahead))) == NULL ||
 	    (ends = calloc((size_t)nslots * 2, sizeof(*ends))) == NULL ||
+	    (endv = calloc((size_t)nslots * 2, sizeof(*endv))) == NULL ||
 	    (pfd = calloc((size_t)nslots + 3, sizeof(*pfd))) == NULL)
 		err(75, "cannot allocate slots");
 	for (n = 0, i = 0; i < nagents; i++) {
@@ -2011,7 +2032,7 @@ main(int argc, char *argv[])
 
 				if (slots[i].job != NULL || a->dry)
 					continue;
-				rc = aq_claim(aq, &a->o, &j, &due);
+				rc = record_ends(&a->o, &j, &due);
 				if (rc == AQ_NO) {
 					a->dry = 1;
 					next_due = earliest(next_due, due);
@@ -2047,7 +2068,7 @@ main(int argc, char *argv[])
 				    now - slots[i].began >= AHEAD_HOLD)
 					continue;
 				o.flags |= AQ_CLAIM_AHEAD;
-				rc = aq_claim(aq, &o, &j, &due);
+				rc = record_ends(&o, &j, &due);
 				if (rc == AQ_NO) {
 					a->dry = 1;
 					next_due = earliest(next_due, due);
@@ -2090,7 +2111,7 @@ main(int argc, char *argv[])
 			idle = 0;
 			want = 1;
 		}
-		record_ends();
+		(void)record_ends(NULL, NULL, NULL);
 		/* The fsync of what was written overlaps the new jobs. */
 		if (dirty && !synced && (rc = aq_sync_start(aq)) != AQ_OK)
 			logmsg(0, "cannot sync: %s", aq_error());
@@ -2150,7 +2171,8 @@ main(int argc, char *argv[])
 				;
 			want = 1;
 		}
-		while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+		while (pfd[0].revents != 0 &&
+		    read(sfd, &si, sizeof(si)) == sizeof(si)) {
 			switch (si.ssi_signo) {
 			case SIGCHLD:
 				break;

@@ -320,6 +320,31 @@ int		 aq_touch(struct aq *aq, uint64_t id,
 int		 aq_unclaim(struct aq *aq, uint64_t id,
 		    const unsigned char *owner, int attempt);
 
+/* An end for aq_end_claim(). */
+struct aq_end {
+	uint64_t	 id;
+	int		 how;		/* AQ_END_* */
+	struct aq_result r;	/* AQ_END_DONE; r.attempt for all */
+	int		 rc;	/* set: AQ_OK, AQ_NO, AQ_ENOENT, or an error */
+};
+#define AQ_END_DONE		1	/* as aq_done() */
+#define AQ_END_INTERRUPT	2	/* as aq_interrupt() */
+#define AQ_END_UNCLAIM		3	/* as aq_unclaim() */
+
+/*
+ * What a worker does when jobs end and a slot wants its next job, in one
+ * transaction: end each of the n jobs of owner as ends[i].how says, then
+ * claim with opts as aq_claim() does (opts NULL: no claim).  An end that
+ * is refused (ends[i].rc AQ_NO or AQ_ENOENT, as the single call would
+ * say) changes nothing and does not stop the others.  Returns as
+ * aq_claim(), AQ_OK when opts is NULL; on an error of the environment
+ * nothing was written, and every ends[i].rc has it.
+ */
+int		 aq_end_claim(struct aq *aq, const unsigned char *owner,
+		    struct aq_end *ends, size_t n,
+		    const struct aq_claim_opts *opts, struct aq_job **jobp,
+		    aq_time *next);
+
 /*
  * Interrupt active job id of owner (NULL: whoever holds it), in that
  * attempt (0: any), as if its claimer had died: back to the head of its

@@ -1162,50 +1162,76 @@ claim_op(struct aq *aq, DB_TXN *txn, void *arg)
 	return AQ_OK;
 }
 
+static int	claim_rest(struct aq *, struct claim_arg *, int,
+		    struct aq_job **, aq_time *);
+
+/* The claimer's queues must be names: checked before any transaction. */
+static int
+claim_check(const struct aq_claim_opts *o)
+{
+	size_t i;
+
+	for (i = 0; o->queues != NULL && i < o->nqueues; i++)
+		if (!aq_valid_name(o->queues[i]))
+			return aq__err(AQ_EINPUT, "bad queue name '%s'",
+			    o->queues[i]);
+	return AQ_OK;
+}
+
 int
 aq_claim(struct aq *aq, const struct aq_claim_opts *o, struct aq_job **jobp,
     aq_time *next)
 {
 	struct claim_arg a;
-	size_t i;
 	int rc;
 
 	*jobp = NULL;
 	if (next != NULL)
 		*next = 0;
-	for (i = 0; o->queues != NULL && i < o->nqueues; i++)
-		if (!aq_valid_name(o->queues[i]))
-			return aq__err(AQ_EINPUT, "bad queue name '%s'",
-			    o->queues[i]);
+	if ((rc = claim_check(o)) != AQ_OK)
+		return rc;
 	/* Claimers are how dead workers get noticed; once a second will do. */
 	if (!(o->flags & AQ_CLAIM_NO_REAP) && aq__reap_due(aq))
 		(void)aq_reap(aq, NULL, NULL);
 	a.o = o;
 	a.job = NULL;
 	a.next = 0;
-	do {
-		a.now = aq_now();
-		rc = aq__run(aq, claim_op, &a, AQ__WRITE);
-	} while (rc == AQ_OK && aq->res[0] == 0 && a.more);
+	a.more = 1;	/* to claim at all */
+	aq->res[0] = 0;
+	return claim_rest(aq, &a, AQ_OK, jobp, next);
+}
+
+/*
+ * Claim on while the last claim parked jobs and took none (a->more), then
+ * hand over the job, as aq_claim() says.  rc: how the last claim went.
+ */
+static int
+claim_rest(struct aq *aq, struct claim_arg *a, int rc, struct aq_job **jobp,
+    aq_time *next)
+{
+	while (rc == AQ_OK && aq->res[0] == 0 && a->more) {
+		a->now = aq_now();
+		rc = aq__run(aq, claim_op, a, AQ__WRITE);
+	}
 	if (rc == AQ_NO || (rc == AQ_OK && aq->res[0] == 0)) {
-		aq_job_free(a.job);
+		aq_job_free(a->job);
 		if (next != NULL)
-			*next = a.next;
+			*next = a->next;
 		return aq__err(AQ_NO, "nothing to claim");
 	}
 	if (rc != AQ_OK) {
-		aq_job_free(a.job);
+		aq_job_free(a->job);
 		return rc;
 	}
 	/*
 	 * A retry after a step-out finds the claim's token and skips the op:
 	 * then the job is read on its own.
 	 */
-	if (a.job == NULL || a.job->id != aq->res[0]) {
-		aq_job_free(a.job);
+	if (a->job == NULL || a->job->id != aq->res[0]) {
+		aq_job_free(a->job);
 		return aq_get(aq, aq->res[0], jobp);
 	}
-	*jobp = a.job;
+	*jobp = a->job;
 	return AQ_OK;
 }
 
@@ -1484,6 +1510,104 @@ aq_unclaim(struct aq *aq, uint64_t id, const unsigned char *owner,
     int attempt)
 {
 	return give_back(aq, id, owner, attempt, unclaim_op);
+}
+
+/* ---- ends and the next claim, at once ---- */
+
+struct end_claim_arg {
+	const unsigned char	*owner;
+	struct aq_end		*ends;
+	size_t			 n;
+	struct claim_arg	*claim;		/* NULL: no claim */
+	int			 ended;		/* ends written */
+};
+
+static int
+end_claim_op(struct aq *aq, DB_TXN *txn, void *arg)
+{
+	struct end_claim_arg *a = arg;
+	struct end_arg ea;
+	struct intr_arg ia;
+	struct aq_end *e;
+	size_t i;
+	int ret;
+
+	a->ended = 0;
+	for (i = 0; i < a->n; i++) {
+		e = &a->ends[i];
+		if (e->how == AQ_END_DONE) {
+			memset(&ea, 0, sizeof(ea));
+			ea.id = e->id;
+			ea.owner = a->owner;
+			ea.r = &e->r;
+			ea.attempt = e->r.attempt;
+			ea.what = E_DONE;
+			ea.now = aq_now();
+			ret = end_op(aq, txn, &ea);
+		} else {
+			ia.id = e->id;
+			ia.owner = a->owner;
+			ia.attempt = e->r.attempt;
+			ret = (e->how == AQ_END_UNCLAIM ? unclaim_op :
+			    intr_op)(aq, txn, &ia);
+		}
+		/* Refused before it wrote anything: the others go on. */
+		e->rc = ret;
+		if (ret == AQ_NO || ret == AQ_ENOENT)
+			continue;
+		if (ret != 0)
+			return ret;
+		a->ended++;
+	}
+	if (a->claim == NULL)
+		return a->ended > 0 ? 0 : AQ_NO;
+	a->claim->now = aq_now();
+	ret = claim_op(aq, txn, a->claim);
+	/* Nothing claimed, nothing else written: the ends still are. */
+	if (ret == AQ_NO && a->ended > 0)
+		return 0;
+	return ret;
+}
+
+int
+aq_end_claim(struct aq *aq, const unsigned char *owner, struct aq_end *ends,
+    size_t n, const struct aq_claim_opts *o, struct aq_job **jobp,
+    aq_time *next)
+{
+	struct end_claim_arg a;
+	struct claim_arg c;
+	size_t i;
+	int rc;
+
+	if (jobp != NULL)
+		*jobp = NULL;
+	if (next != NULL)
+		*next = 0;
+	if (o != NULL && (jobp == NULL || (rc = claim_check(o)) != AQ_OK))
+		return jobp == NULL ? aq__err(AQ_EINPUT, "no place for the "
+		    "job claimed") : rc;
+	for (i = 0; i < n; i++)
+		ends[i].rc = AQ_NO;
+	a.owner = owner;
+	a.ends = ends;
+	a.n = n;
+	a.claim = NULL;
+	if (o != NULL) {
+		c.o = o;
+		c.job = NULL;
+		c.next = 0;
+		a.claim = &c;
+	}
+	aq->res[0] = 0;
+	rc = aq__run(aq, end_claim_op, &a, AQ__WRITE);
+	if (rc == AQ_OK && a.ended > 0)
+		aq__wake(aq);
+	if (o == NULL)
+		return rc == AQ_NO ? AQ_OK : rc;
+	if (rc != AQ_OK && rc != AQ_NO)
+		for (i = 0; i < n; i++)
+			ends[i].rc = rc;
+	return claim_rest(aq, &c, rc, jobp, next);
 }
 
 /* ---- cancelling ---- */

@@ -1159,6 +1159,93 @@ test_claim_ahead(void **state)
 	assert_true(claim_id(aq, owner_a, 0) == 0);
 }
 
+/*
+ * Ends and the next claim in one transaction: a refused end changes
+ * nothing and stops nothing; nothing to claim still records the ends.
+ */
+static void
+test_end_claim(void **state)
+{
+	struct fx *f = *state;
+	struct aq_claim_opts o;
+	struct aq_end e[3];
+	struct aq_job *j = NULL;
+	struct aq *aq;
+	aq_time next = -1;
+
+	aq = open_env(f);
+	put_job(aq, "default", 0, 0, 0);
+	put_job(aq, "default", 0, 0, 0);
+	put_job(aq, "default", 0, 0, 0);
+	put_job(aq, "default", 0, 0, 0);
+	assert_true(claim_id(aq, owner_a, 0) == 1);
+	assert_true(claim_id(aq, owner_a, 0) == 2);
+	claim_opts(&o, NULL, 0, owner_a, 0);
+	memset(e, 0, sizeof(e));
+	e[0].id = 1;
+	e[0].how = AQ_END_DONE;
+	e[0].r.exit_code = 3;
+	e[1].id = 42;			/* no such job */
+	e[1].how = AQ_END_DONE;
+	e[2].id = 2;
+	e[2].how = AQ_END_UNCLAIM;
+	e[2].r.attempt = 1;
+	assert_int_equal(aq_end_claim(aq, owner_a, e, 3, &o, &j, &next),
+	    AQ_OK);
+	assert_int_equal(e[0].rc, AQ_OK);
+	assert_int_equal(e[1].rc, AQ_ENOENT);
+	assert_int_equal(e[2].rc, AQ_OK);
+	/* Job 2 went back first in line, and is the one claimed. */
+	assert_non_null(j);
+	assert_true(j->id == 2 && j->attempt == 1);
+	aq_job_free(j);
+	j = get_job(aq, 1);
+	assert_int_equal(j->outcome, AQ_OUT_FAILED);
+	assert_int_equal(j->exit_code, 3);
+	aq_job_free(j);
+
+	/* Another owner's job: refused, the claim goes on. */
+	memset(e, 0, sizeof(e));
+	e[0].id = 2;
+	e[0].how = AQ_END_INTERRUPT;
+	assert_int_equal(aq_end_claim(aq, owner_b, e, 1, &o, &j, NULL), AQ_OK);
+	assert_int_equal(e[0].rc, AQ_NO);
+	assert_true(j != NULL && j->id == 3);
+	aq_job_free(j);
+	j = get_job(aq, 2);
+	assert_int_equal(j->state, AQ_ACTIVE);
+	aq_job_free(j);
+
+	/* Without a claim; then an end with nothing left to claim. */
+	e[0].id = 2;
+	e[0].how = AQ_END_DONE;
+	assert_int_equal(aq_end_claim(aq, owner_a, e, 1, NULL, NULL, NULL),
+	    AQ_OK);
+	assert_int_equal(e[0].rc, AQ_OK);
+	assert_true(claim_id(aq, owner_a, 0) == 4);
+	e[0].id = 4;
+	assert_int_equal(aq_end_claim(aq, owner_a, e, 1, &o, &j, &next),
+	    AQ_NO);
+	assert_null(j);
+	assert_int_equal(e[0].rc, AQ_OK);
+	j = get_job(aq, 4);
+	assert_int_equal(j->state, AQ_DONE);
+	assert_int_equal(j->outcome, AQ_OUT_OK);
+	aq_job_free(j);
+	/* A bad queue name: nothing is written. */
+	{
+		static const char *const bad[] = { "no such" };
+
+		claim_opts(&o, bad, 1, owner_a, 0);
+		e[0].id = 3;
+		assert_int_equal(aq_end_claim(aq, owner_a, e, 1, &o, &j,
+		    NULL), AQ_EINPUT);
+		j = get_job(aq, 3);
+		assert_int_equal(j->state, AQ_ACTIVE);
+		aq_job_free(j);
+	}
+}
+
 /* The only job has a deadline in the past: nothing is claimed. */
 static void
 test_deadline_expired(void **state)
@@ -1910,6 +1997,7 @@ main(void)
 		T(test_claim_wait),
 		T(test_done),
 		T(test_claim_ahead),
+		T(test_end_claim),
 		T(test_done_outcomes),
 		T(test_done_other_owner),
 		T(test_release),
