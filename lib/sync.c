@@ -45,6 +45,7 @@ struct aq__syncer {
 	pthread_t	 thread;
 	pthread_mutex_t	 mu;
 	pthread_cond_t	 cv;
+	pthread_cond_t	 qcv;		/* quit: the gap waits on it alone */
 	uint64_t	 want, done;	/* generations asked for, finished */
 	int		 quit;
 	int		 error;		/* errno of the last failed flush */
@@ -139,7 +140,10 @@ flush(struct aq__syncer *s)
 	return e;
 }
 
-/* Sleep until FLUSH_GAP_NS after the last flush began. */
+/*
+ * Sleep until FLUSH_GAP_NS after the last flush began, or until told to
+ * quit: the last flush then goes at once.  Called with s->mu held.
+ */
 static void
 gap(struct aq__syncer *s)
 {
@@ -156,8 +160,8 @@ gap(struct aq__syncer *s)
 			until.tv_sec++;
 			until.tv_nsec -= 1000000000L;
 		}
-		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until,
-		    NULL) == EINTR)
+		while (!s->quit && pthread_cond_timedwait(&s->qcv, &s->mu,
+		    &until) != ETIMEDOUT)
 			;
 		clock_gettime(CLOCK_MONOTONIC, &now);
 	}
@@ -177,10 +181,7 @@ run(void *arg)
 			pthread_cond_wait(&s->cv, &s->mu);
 		if (s->want == s->done)
 			break;		/* quit, with nothing left to do */
-		pthread_mutex_unlock(&s->mu);
-		if (!s->quit)
-			gap(s);
-		pthread_mutex_lock(&s->mu);
+		gap(s);
 		g = s->want;	/* what came during the gap goes along */
 		pthread_mutex_unlock(&s->mu);
 		e = flush(s);
@@ -197,6 +198,7 @@ int
 aq_sync_start(struct aq *aq)
 {
 	struct aq__syncer *s = aq->syncer;
+	pthread_condattr_t ca;
 	sigset_t all, old;
 	int e;
 
@@ -204,7 +206,12 @@ aq_sync_start(struct aq *aq)
 		if ((s = calloc(1, sizeof(*s))) == NULL)
 			return aq__err(AQ_EAGAIN, "out of memory");
 		pthread_mutex_init(&s->mu, NULL);
+		/* The gap is timed on the clock that never jumps. */
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 		pthread_cond_init(&s->cv, NULL);
+		pthread_cond_init(&s->qcv, &ca);
+		pthread_condattr_destroy(&ca);
 		s->fd = -1;
 		strlcpy(s->home, aq->home, sizeof(s->home));
 		/* The thread takes no signal: they are the main thread's. */
@@ -213,6 +220,7 @@ aq_sync_start(struct aq *aq)
 		e = pthread_create(&s->thread, NULL, run, s);
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		if (e != 0) {
+			pthread_cond_destroy(&s->qcv);
 			pthread_cond_destroy(&s->cv);
 			pthread_mutex_destroy(&s->mu);
 			free(s);
@@ -278,11 +286,13 @@ aq__sync_stop(struct aq *aq)
 	pthread_mutex_lock(&s->mu);
 	s->quit = 1;
 	pthread_cond_signal(&s->cv);
+	pthread_cond_signal(&s->qcv);
 	pthread_mutex_unlock(&s->mu);
 	pthread_join(s->thread, NULL);
 	e = s->error;
 	if (s->fd != -1)
 		close(s->fd);
+	pthread_cond_destroy(&s->qcv);
 	pthread_cond_destroy(&s->cv);
 	pthread_mutex_destroy(&s->mu);
 	free(s);
