@@ -1408,6 +1408,8 @@ finish(struct slot *s, int status, const struct rusage *ru)
 	e->timedout = s->timedout;
 	e->cancelled = s->cancelled;
 	e->unrun = s->ahead && s->stopped;
+	if (e->unrun)
+		started--;	/* given back: -n counts it no more */
 	r->ended = aq_now();
 	r->started = s->began;
 	e->ran = r->ended - s->began;
@@ -1589,7 +1591,6 @@ launcher_read(void)
 				if (m.err == 0 && s->job != NULL &&
 				    s->job->id == m.id) {
 					s->stopped = 1;
-					started--;
 					finish(s, 0, NULL);
 				}
 				continue;
