@@ -561,6 +561,8 @@ struct lmsg {
 	int32_t		 status;	/* L_ENDED: the wait status */
 	uint64_t	 id;		/* L_DROPPED: the job */
 	int64_t		 utime, stime, maxrss;
+	aq_time		 next;		/* L_ENDED: when the slot's next job
+					 * started; 0: none */
 };
 
 /* A slot's next job, waiting in the launcher for the slot to free. */
@@ -991,7 +993,9 @@ launcher(int sock, int64_t grace_us)
 					continue;
 				/* The slot's next job first: it waited for this. */
 				nextfail.op = 0;
+				now = 0;
 				if (lnext[i].rq.op != 0) {
+					now = aq_now();
 					(void)launch_one(&lnext[i].rq,
 					    lnext[i].buf, lnext[i].out,
 					    &nextfail);
@@ -999,6 +1003,7 @@ launcher(int sock, int64_t grace_us)
 					lnext_drop(i);
 				}
 				memset(&m, 0, sizeof(m));
+				m.next = now;
 				m.op = L_ENDED;
 				m.slot = i;
 				m.pid = pid;
@@ -1284,10 +1289,10 @@ start(struct slot *s, int i, struct aq_job *j)
 
 /*
  * Slot i's job ended, and the launcher started the job claimed ahead in
- * its place (or tried to: an L_FAILED for it follows).
+ * its place at time began (0: now), or tried to: an L_FAILED follows.
  */
 static void
-promote(int i)
+promote(int i, aq_time began)
 {
 	struct slot *s = &slots[i], *a = &ahead[i];
 	aq_time lastran = s->lastran;
@@ -1298,7 +1303,7 @@ promote(int i)
 	s->lastran = lastran;
 	s->ahead = s->dropping = 0;
 	s->pid = 0;
-	s->began = aq_now();
+	s->began = began != 0 ? began : aq_now();
 	if (s->job->timeout > 0)
 		s->timeout_at = s->began + s->job->timeout;
 	memset(a, 0, sizeof(*a));
@@ -1357,7 +1362,8 @@ copy_output(struct slot *s, int all)
 
 /*
  * A job that ended, its result not yet written: the worker starts the
- * next job first and writes this while it runs.
+ * next job first and writes this while it runs (with the claim of the
+ * next one, when it can).
  */
 struct ended {
 	struct aq_job	*job;
@@ -1368,7 +1374,7 @@ struct ended {
 };
 static struct ended	*ends;
 static struct aq_end	*endv;	/* what aq_end_claim() is given */
-static int		 nends;	/* of nslots * 2: see finish() */
+static int		 nends;	/* of nslots * 2: written when full */
 
 static int	record_ends(const struct aq_claim_opts *, struct aq_job **,
 		    aq_time *);
@@ -1394,9 +1400,10 @@ finish(struct slot *s, int status, const struct rusage *ru)
 		close(s->out);
 
 	/*
-	 * Each slot ends at most once before the claims, and once more in
-	 * them (a job that cannot start ends at once); anything beyond that
-	 * would be a bug, but is written rather than overrun.
+	 * Ends pile up between two passes of the loop: a slot's job, its
+	 * job claimed ahead (given back, or unable to start), a job that
+	 * cannot start at its claim.  When the room is used up, they are
+	 * written at once rather than overrun.
 	 */
 	if (nends == nslots * 2)
 		(void)record_ends(NULL, NULL, NULL);
@@ -1455,6 +1462,8 @@ record_ends(const struct aq_claim_opts *o, struct aq_job **jobp, aq_time *due)
 	char d[32];
 	int rc, tries, k;
 
+	if (nends == 0 && o == NULL)
+		return AQ_OK;
 	for (k = 0; k < nends; k++) {
 		e = &ends[k];
 		memset(&endv[k], 0, sizeof(endv[k]));
@@ -1612,7 +1621,7 @@ launcher_read(void)
 					    126) << 8, NULL);
 				}
 				if (ahead[m.slot].job != NULL)
-					promote(m.slot);
+					promote(m.slot, 0);
 				break;
 			case L_ENDED:
 				memset(&ru, 0, sizeof(ru));
@@ -1623,7 +1632,7 @@ launcher_read(void)
 				ru.ru_maxrss = m.maxrss;
 				finish(s, m.status, &ru);
 				if (ahead[m.slot].job != NULL)
-					promote(m.slot);
+					promote(m.slot, m.next);
 				break;
 			}
 		}

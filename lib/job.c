@@ -1484,7 +1484,7 @@ unclaim_op(struct aq *aq, DB_TXN *txn, void *arg)
 		return aq__err(AQ_ENOENT, "no such job '%llu'",
 		    (unsigned long long)a->id);
 	if (r.j.state != AQ_ACTIVE || memcmp(r.j.worker, a->owner,
-	    AQ_UUID_LEN) != 0 || r.j.attempt != a->attempt)
+	    AQ_UUID_LEN) != 0 || (a->attempt != 0 && r.j.attempt != a->attempt))
 		return aq__err(AQ_NO, "job '%llu' is no longer this worker's",
 		    (unsigned long long)a->id);
 	r.j.id = a->id;
@@ -1509,6 +1509,10 @@ int
 aq_unclaim(struct aq *aq, uint64_t id, const unsigned char *owner,
     int attempt)
 {
+	/* Only the claimer knows that the job never started. */
+	if (owner == NULL)
+		return aq__err(AQ_EINPUT, "no owner for job '%llu'",
+		    (unsigned long long)id);
 	return give_back(aq, id, owner, attempt, unclaim_op);
 }
 
@@ -1583,11 +1587,19 @@ aq_end_claim(struct aq *aq, const unsigned char *owner, struct aq_end *ends,
 		*jobp = NULL;
 	if (next != NULL)
 		*next = 0;
-	if (o != NULL && (jobp == NULL || (rc = claim_check(o)) != AQ_OK))
-		return jobp == NULL ? aq__err(AQ_EINPUT, "no place for the "
-		    "job claimed") : rc;
+	rc = AQ_OK;
+	if (owner == NULL && n > 0)
+		rc = aq__err(AQ_EINPUT, "no owner for the ends");
+	else if (o != NULL && jobp == NULL)
+		rc = aq__err(AQ_EINPUT, "no place for the job claimed");
+	else if (o != NULL)
+		rc = claim_check(o);
 	for (i = 0; i < n; i++)
-		ends[i].rc = AQ_NO;
+		ends[i].rc = rc == AQ_OK ? AQ_NO : rc;
+	if (rc != AQ_OK)
+		return rc;
+	if (o != NULL && !(o->flags & AQ_CLAIM_NO_REAP) && aq__reap_due(aq))
+		(void)aq_reap(aq, NULL, NULL);
 	a.owner = owner;
 	a.ends = ends;
 	a.n = n;
@@ -1602,11 +1614,12 @@ aq_end_claim(struct aq *aq, const unsigned char *owner, struct aq_end *ends,
 	rc = aq__run(aq, end_claim_op, &a, AQ__WRITE);
 	if (rc == AQ_OK && a.ended > 0)
 		aq__wake(aq);
-	if (o == NULL)
-		return rc == AQ_NO ? AQ_OK : rc;
+	/* Nothing written: each end says so. */
 	if (rc != AQ_OK && rc != AQ_NO)
 		for (i = 0; i < n; i++)
 			ends[i].rc = rc;
+	if (o == NULL)
+		return rc == AQ_NO ? AQ_OK : rc;
 	return claim_rest(aq, &c, rc, jobp, next);
 }
 

@@ -1120,6 +1120,7 @@ test_claim_ahead(void **state)
 	assert_int_equal(aq_unclaim(aq, 2, owner_b, 1), AQ_NO);
 	assert_int_equal(aq_unclaim(aq, 2, owner_a, 2), AQ_NO);
 	assert_int_equal(aq_unclaim(aq, 42, owner_a, 1), AQ_ENOENT);
+	assert_int_equal(aq_unclaim(aq, 2, NULL, 1), AQ_EINPUT);
 	assert_int_equal(aq_unclaim(aq, 2, owner_a, 1), AQ_OK);
 	assert_int_equal(aq_unclaim(aq, 2, owner_a, 1), AQ_NO);
 	j = get_job(aq, 2);
@@ -1240,6 +1241,10 @@ test_end_claim(void **state)
 		e[0].id = 3;
 		assert_int_equal(aq_end_claim(aq, owner_a, e, 1, &o, &j,
 		    NULL), AQ_EINPUT);
+		assert_int_equal(e[0].rc, AQ_EINPUT);
+		assert_int_equal(aq_end_claim(aq, NULL, e, 1, NULL, NULL,
+		    NULL), AQ_EINPUT);
+		assert_int_equal(e[0].rc, AQ_EINPUT);
 		j = get_job(aq, 3);
 		assert_int_equal(j->state, AQ_ACTIVE);
 		aq_job_free(j);
