@@ -146,8 +146,8 @@ struct slot {
 	int		 stopped;	/* killed by the second shutdown signal */
 	int		 cancelled;	/* aq-cancel asked for it */
 	aq_time		 began;		/* when it started */
-	aq_time		 lastran;	/* the run time of the slot's last job */
-	int		 ahead;		/* claimed ahead: in ahead[], unstarted */
+	aq_time		 lastran;	/* how long the slot's last job ran */
+	int		 ahead;		/* in ahead[]: not started yet */
 	int		 dropping;	/* ahead, and asked back (L_DROP) */
 };
 
@@ -991,7 +991,7 @@ launcher(int sock, int64_t grace_us)
 				kids[i] = 0;
 				if (eof)
 					continue;
-				/* The slot's next job first: it waited for this. */
+				/* The slot's next job first: it waits. */
 				nextfail.op = 0;
 				now = 0;
 				if (lnext[i].rq.op != 0) {
@@ -1548,7 +1548,7 @@ launcher_died(void)
 		/* It may have started: nobody can tell now. */
 		if (ahead[i].job != NULL) {
 			ahead[i].stopped = 1;
-			ahead[i].ahead = 0;	/* interrupted, not given back */
+			ahead[i].ahead = 0;	/* interrupted, not unclaimed */
 			nahead--;
 			nbusy++;	/* finish() counts it as running */
 			finish(&ahead[i], SIGKILL, NULL);
@@ -1596,7 +1596,7 @@ launcher_read(void)
 				continue;
 			s = &ahead[m.slot];
 			if (m.op == L_DROPPED) {
-				/* ESRCH: it started; its slot's end came first. */
+				/* ESRCH: started; the slot's end came first. */
 				if (m.err == 0 && s->job != NULL &&
 				    s->job->id == m.id) {
 					s->stopped = 1;
@@ -2065,8 +2065,8 @@ main(int argc, char *argv[])
 			}
 			/* The next job of each slot whose jobs are short. */
 			now = aq_now();
-			for (i = 0; i < nslots && (count == 0 || started < count);
-			    i++) {
+			for (i = 0; i < nslots &&
+			    (count == 0 || started < count); i++) {
 				struct agent *a = &agents[slots[i].agent];
 				struct aq_claim_opts o = a->o;
 				struct aq_job *j;
