@@ -1523,6 +1523,40 @@ record_ends(const struct aq_claim_opts *o, struct aq_job **jobp, aq_time *due)
 	return rc;
 }
 
+/* The earlier of two times, 0 meaning none. */
+static aq_time
+earliest(aq_time a, aq_time b)
+{
+	if (a == 0)
+		return b;
+	if (b == 0)
+		return a;
+	return a < b ? a : b;
+}
+
+/*
+ * Claim a job for agent a (with the AQ_CLAIM_* flags more), writing the
+ * ends that wait in the same transaction.  AQ_NO: nothing for a now, it
+ * is dry, and *next_due is when a scheduled job falls due, if sooner.
+ * Any other error is logged.
+ */
+static int
+claim(struct agent *a, int more, struct aq_job **jp, aq_time *next_due)
+{
+	struct aq_claim_opts o = a->o;
+	aq_time due;
+	int rc;
+
+	o.flags |= more;
+	rc = record_ends(&o, jp, &due);
+	if (rc == AQ_NO) {
+		a->dry = 1;
+		*next_due = earliest(*next_due, due);
+	} else if (rc != AQ_OK)
+		logmsg(0, "cannot claim: %s", aq_error());
+	return rc;
+}
+
 /* The launcher died: its jobs' ends cannot be known, so they are stopped
  * and go back to the queue, and a new launcher takes its place. */
 static void
@@ -1784,16 +1818,6 @@ agent_add(const char *spec)
 	nagents++;
 }
 
-static aq_time
-earliest(aq_time a, aq_time b)
-{
-	if (a == 0)
-		return b;
-	if (b == 0)
-		return a;
-	return a < b ? a : b;
-}
-
 int
 main(int argc, char *argv[])
 {
@@ -2038,19 +2062,12 @@ main(int argc, char *argv[])
 			    (count == 0 || started < count); i++) {
 				struct agent *a = &agents[slots[i].agent];
 				struct aq_job *j;
-				aq_time due;
 
 				if (slots[i].job != NULL || a->dry)
 					continue;
-				rc = record_ends(&a->o, &j, &due);
-				if (rc == AQ_NO) {
-					a->dry = 1;
-					next_due = earliest(next_due, due);
+				if ((rc = claim(a, 0, &j, &next_due)) == AQ_NO)
 					continue;
-				}
 				if (rc != AQ_OK) {
-					logmsg(0, "cannot claim: %s",
-					    aq_error());
 					next_poll = aq_now() + AQ_SEC;
 					break;
 				}
@@ -2068,25 +2085,17 @@ main(int argc, char *argv[])
 			for (i = 0; i < nslots &&
 			    (count == 0 || started < count); i++) {
 				struct agent *a = &agents[slots[i].agent];
-				struct aq_claim_opts o = a->o;
 				struct aq_job *j;
-				aq_time due;
 
 				if (slots[i].job == NULL ||
 				    ahead[i].job != NULL || a->dry ||
 				    slots[i].lastran >= AHEAD_HOLD ||
 				    now - slots[i].began >= AHEAD_HOLD)
 					continue;
-				o.flags |= AQ_CLAIM_AHEAD;
-				rc = record_ends(&o, &j, &due);
-				if (rc == AQ_NO) {
-					a->dry = 1;
-					next_due = earliest(next_due, due);
+				if ((rc = claim(a, AQ_CLAIM_AHEAD, &j,
+				    &next_due)) == AQ_NO)
 					continue;
-				}
 				if (rc != AQ_OK) {
-					logmsg(0, "cannot claim: %s",
-					    aq_error());
 					next_poll = aq_now() + AQ_SEC;
 					break;
 				}

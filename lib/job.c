@@ -81,6 +81,19 @@ load(struct aq *aq, DB_TXN *txn, uint64_t id, int rmw, struct aq__rec *r,
 	return 0;
 }
 
+/* As load(), for a job that must exist: AQ_ENOENT, said, when it does not. */
+static int
+load_known(struct aq *aq, DB_TXN *txn, uint64_t id, int rmw,
+    struct aq__rec *r, DBT *data)
+{
+	int ret;
+
+	if ((ret = load(aq, txn, id, rmw, r, data)) == 1)
+		return aq__err(AQ_ENOENT, "no such job '%llu'",
+		    (unsigned long long)id);
+	return ret;
+}
+
 /* Write a job: a new one (r NULL) or a decoded record r changed in j. */
 static int
 store(struct aq *aq, DB_TXN *txn, const struct aq_job *j,
@@ -1259,11 +1272,8 @@ end_op(struct aq *aq, DB_TXN *txn, void *arg)
 	DBT data;
 	int ret;
 
-	if ((ret = load(aq, txn, a->id, 1, &r, &data)) < 0 || ret > 1)
+	if ((ret = load_known(aq, txn, a->id, 1, &r, &data)) != 0)
 		return ret;
-	if (ret == 1)
-		return aq__err(AQ_ENOENT, "no such job '%llu'",
-		    (unsigned long long)a->id);
 	if (r.j.state != AQ_ACTIVE)
 		return aq__err(AQ_NO, "job '%llu' is not active",
 		    (unsigned long long)a->id);
@@ -1478,11 +1488,8 @@ unclaim_op(struct aq *aq, DB_TXN *txn, void *arg)
 	aq_time now = aq_now();
 	int ret;
 
-	if ((ret = load(aq, txn, a->id, 1, &r, &data)) < 0 || ret > 1)
+	if ((ret = load_known(aq, txn, a->id, 1, &r, &data)) != 0)
 		return ret;
-	if (ret == 1)
-		return aq__err(AQ_ENOENT, "no such job '%llu'",
-		    (unsigned long long)a->id);
 	if (r.j.state != AQ_ACTIVE || memcmp(r.j.worker, a->owner,
 	    AQ_UUID_LEN) != 0 || (a->attempt != 0 && r.j.attempt != a->attempt))
 		return aq__err(AQ_NO, "job '%llu' is no longer this worker's",
@@ -1641,11 +1648,8 @@ cancel_op(struct aq *aq, DB_TXN *txn, void *arg)
 	int ret;
 
 	a->asked = 0;
-	if ((ret = load(aq, txn, a->id, 1, &r, &data)) < 0 || ret > 1)
+	if ((ret = load_known(aq, txn, a->id, 1, &r, &data)) != 0)
 		return ret;
-	if (ret == 1)
-		return aq__err(AQ_ENOENT, "no such job '%llu'",
-		    (unsigned long long)a->id);
 	r.j.id = a->id;
 	if (r.j.state == AQ_DONE)
 		return aq__err(AQ_NO, "job '%llu' is done already (%s)",
@@ -1802,12 +1806,8 @@ change_op(struct aq *aq, DB_TXN *txn, void *arg)
 	int ret;
 
 	for (i = 0; i < a->n; i++) {
-		if ((ret = load(aq, txn, a->ids[i], 1, &r, &data)) < 0 ||
-		    ret > 1)
+		if ((ret = load_known(aq, txn, a->ids[i], 1, &r, &data)) != 0)
 			return ret;
-		if (ret == 1)
-			return aq__err(AQ_ENOENT, "no such job '%llu'",
-			    (unsigned long long)a->ids[i]);
 		if (r.j.state != AQ_PENDING)
 			return aq__err(AQ_NO, "job '%llu' is not pending",
 			    (unsigned long long)a->ids[i]);
@@ -1906,11 +1906,8 @@ fetch(struct aq *aq, DB_TXN *txn, uint64_t id, struct aq_job **jobp)
 	int ret;
 
 	*jobp = NULL;
-	if ((ret = load(aq, txn, id, 0, &r, &data)) < 0 || ret > 1)
+	if ((ret = load_known(aq, txn, id, 0, &r, &data)) != 0)
 		return ret;
-	if (ret == 1)
-		return aq__err(AQ_ENOENT, "no such job '%llu'",
-		    (unsigned long long)id);
 	memset(&env, 0, sizeof(env));
 	if (r.envkey != 0) {
 		k[0] = K_ENVBLOB;

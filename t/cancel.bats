@@ -7,15 +7,8 @@
 load helper
 load worker
 
-@test "aq-cancel -h prints the usage on stdout and exits 0; -V the version" {
-	run --separate-stderr aq-cancel -h
-	assert_success
-	assert_line --index 0 --regexp "^usage: aq-cancel "
-	[ -z "$stderr" ]
-	run --separate-stderr aq-cancel --version
-	assert_success
-	assert_output "aq-cancel (aq) 0.1.0"
-	[ ! -e "$AQ_HOME" ]
+@test "aq-cancel -h, --help, -V and --version" {
+	help_and_version_ok aq-cancel
 }
 
 @test "aq-cancel without an environment exits 69 and makes none" {

@@ -6,32 +6,8 @@ load helper
 
 # ---- usage, help, version ----
 
-@test "aq-claim -h prints the usage on stdout and exits 0" {
-	run --separate-stderr aq-claim -h
-	assert_success
-	assert_line --index 0 --regexp 'aq-claim'
-	assert_output --regexp '[Uu]sage|USAGE'
-	[ -z "$stderr" ]
-	[ ! -e "$AQ_HOME" ]
-}
-
-@test "aq-claim --help prints the same usage as -h" {
-	run --separate-stderr aq-claim -h
-	assert_success
-	local short=$output
-	run --separate-stderr aq-claim --help
-	assert_success
-	assert_output "$short"
-}
-
-@test "aq-claim -V and --version print the version" {
-	run --separate-stderr aq-claim -V
-	assert_success
-	assert_output 'aq-claim (aq) 0.1.0'
-	[ -z "$stderr" ]
-	run --separate-stderr aq-claim --version
-	assert_success
-	assert_output 'aq-claim (aq) 0.1.0'
+@test "aq-claim -h, --help, -V and --version" {
+	help_and_version_ok aq-claim
 }
 
 @test "aq-claim with an unknown option exits 64 with the usage on stderr" {

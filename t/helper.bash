@@ -354,6 +354,31 @@ usage_text() {
 	"$1" -h 2>/dev/null
 }
 
+# help_and_version_ok PROG: -h prints the usage on stdout ("usage: PROG
+# ..." first) and exits 0, --help prints the same; -V and --version print
+# "PROG (aq) VERSION"; nothing goes to stderr, and no home is made.
+help_and_version_ok() {
+	local usage opt version
+	version=$(sed -n 's/^#define PACKAGE_VERSION "\(.*\)"$/\1/p' \
+	    "$AQ_BUILDDIR/config.h")
+	run --separate-stderr "$1" -h
+	assert_success
+	assert_line --index 0 --regexp "^usage: $1 "
+	assert_equal "$stderr" ''
+	usage=$output
+	run --separate-stderr "$1" --help
+	assert_success
+	assert_output "$usage"
+	assert_equal "$stderr" ''
+	for opt in -V --version; do
+		run --separate-stderr "$1" "$opt"
+		assert_success
+		assert_output "$1 (aq) $version"
+		assert_equal "$stderr" ''
+	done
+	[ ! -e "$AQ_HOME" ]
+}
+
 # assert_usage_error PROG: after `run --separate-stderr PROG bad...`: exit
 # 64, nothing on stdout, the usage (all that PROG -h prints) on stderr.
 assert_usage_error() {

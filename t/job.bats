@@ -18,13 +18,8 @@ claim_id() {
 	echo "${out%%	*}"
 }
 
-@test "aq-job -h prints the usage on stdout and exits 0; -V the version" {
-	run --separate-stderr aq-job -h
-	assert_success
-	assert_line --index 0 --regexp '^usage: aq-job '
-	run --separate-stderr aq-job -V
-	assert_output 'aq-job (aq) 0.1.0'
-	[ ! -e "$AQ_HOME" ]
+@test "aq-job -h, --help, -V and --version" {
+	help_and_version_ok aq-job
 }
 
 @test "aq-job with a bad option, no change, no id, or --hold with --release exits 64" {

@@ -7,15 +7,8 @@
 load helper
 load worker
 
-@test "aq-note -h prints the usage on stdout and exits 0; -V the version" {
-	run --separate-stderr aq-note -h
-	assert_success
-	assert_line --index 0 --regexp "^usage: aq-note "
-	[ -z "$stderr" ]
-	run --separate-stderr aq-note --version
-	assert_success
-	assert_output "aq-note (aq) 0.1.0"
-	[ ! -e "$AQ_HOME" ]
+@test "aq-note -h, --help, -V and --version" {
+	help_and_version_ok aq-note
 }
 
 @test "aq-note without an environment exits 69 and makes none" {

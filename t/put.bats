@@ -7,34 +7,8 @@ load helper
 
 # ---- usage, help, version ----
 
-@test "aq-put -h prints the usage on stdout and exits 0" {
-	run --separate-stderr aq-put -h
-	assert_success
-	assert_line --index 0 --regexp 'aq-put'
-	assert_output --regexp '[Uu]sage|USAGE'
-	[ -z "$stderr" ]
-	[ ! -e "$AQ_HOME" ]
-}
-
-@test "aq-put --help prints the same usage as -h" {
-	run --separate-stderr aq-put -h
-	assert_success
-	local short=$output
-	run --separate-stderr aq-put --help
-	assert_success
-	assert_output "$short"
-	[ -z "$stderr" ]
-}
-
-@test "aq-put -V and --version print the version" {
-	run --separate-stderr aq-put -V
-	assert_success
-	assert_output 'aq-put (aq) 0.1.0'
-	[ -z "$stderr" ]
-	run --separate-stderr aq-put --version
-	assert_success
-	assert_output 'aq-put (aq) 0.1.0'
-	[ ! -e "$AQ_HOME" ]
+@test "aq-put -h, --help, -V and --version" {
+	help_and_version_ok aq-put
 }
 
 @test "aq-put with an unknown option exits 64 with the usage on stderr" {

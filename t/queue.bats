@@ -10,13 +10,8 @@ claim_id() {
 	echo "${out%%	*}"
 }
 
-@test "aq-queue -h prints the usage on stdout and exits 0; -V the version" {
-	run --separate-stderr aq-queue -h
-	assert_success
-	assert_line --index 0 --regexp '^usage: aq-queue '
-	run --separate-stderr aq-queue --version
-	assert_output 'aq-queue (aq) 0.1.0'
-	[ ! -e "$AQ_HOME" ]
+@test "aq-queue -h, --help, -V and --version" {
+	help_and_version_ok aq-queue
 }
 
 @test "aq-queue with a bad option or verb, or no queue, exits 64 with the usage" {

@@ -30,15 +30,8 @@ quota_is() {	# NAME FIELD VALUE: in aq-quota --json
 
 # ---- usage and bad input ----
 
-@test "aq-quota -h prints the usage on stdout and exits 0; -V the version" {
-	run --separate-stderr aq-quota -h
-	assert_success
-	assert_line --index 0 --regexp '^usage: aq-quota '
-	[ -z "$stderr" ]
-	run --separate-stderr aq-quota -V
-	assert_success
-	assert_output 'aq-quota (aq) 0.1.0'
-	[ ! -e "$AQ_HOME" ]
+@test "aq-quota -h, --help, -V and --version" {
+	help_and_version_ok aq-quota
 }
 
 @test "aq-quota with a bad option, verb or count of operands exits 64 with the usage" {

@@ -10,18 +10,8 @@ load worker
 
 # ---- usage ----
 
-@test "aq-run -h prints the usage on stdout and exits 0" {
-	run --separate-stderr aq-run -h
-	assert_success
-	assert_line --index 0 --regexp '^usage: aq-run '
-	[ -z "$stderr" ]
-	[ ! -e "$AQ_HOME" ]
-}
-
-@test "aq-run -V prints the version" {
-	run --separate-stderr aq-run --version
-	assert_success
-	assert_output 'aq-run (aq) 0.1.0'
+@test "aq-run -h, --help, -V and --version" {
+	help_and_version_ok aq-run
 }
 
 @test "aq-run with an unknown option, an operand, or --drain with -n exits 64 with the usage" {

@@ -47,31 +47,8 @@ assert_list_line() {
 
 # ---- usage, help, version ----
 
-@test "aq-status -h prints the usage on stdout and exits 0" {
-	run --separate-stderr aq-status -h
-	assert_success
-	assert_line --index 0 --regexp 'aq-status'
-	assert_output --regexp '[Uu]sage|USAGE'
-	[ -z "$stderr" ]
-}
-
-@test "aq-status --help prints the same usage as -h" {
-	run --separate-stderr aq-status -h
-	assert_success
-	local short=$output
-	run --separate-stderr aq-status --help
-	assert_success
-	assert_output "$short"
-}
-
-@test "aq-status -V and --version print the version" {
-	run --separate-stderr aq-status -V
-	assert_success
-	assert_output 'aq-status (aq) 0.1.0'
-	[ -z "$stderr" ]
-	run --separate-stderr aq-status --version
-	assert_success
-	assert_output 'aq-status (aq) 0.1.0'
+@test "aq-status -h, --help, -V and --version" {
+	help_and_version_ok aq-status
 }
 
 @test "aq-status with an unknown option exits 64 with the usage on stderr" {

@@ -23,9 +23,7 @@
 #define S(s)	((char *)(s))
 
 struct fx {
-	char		 dir[PATH_MAX - 64];
-	char		 home[PATH_MAX];
-	struct aq	*aq;
+	struct scratch	 s;
 	struct aq_worker w;
 };
 
@@ -37,13 +35,9 @@ setup(void **state)
 	struct fx *f;
 	size_t taken;
 
-	if ((f = calloc(1, sizeof(*f))) == NULL)
+	if (scratch_setup(state, sizeof(*f), "deps", 1) == -1)
 		return -1;
-	if (scratch_open(f->dir, sizeof(f->dir), f->home, sizeof(f->home),
-	    "deps", &f->aq) == -1) {
-		free(f);
-		return -1;
-	}
+	f = *state;
 	/* A registered worker: its claims have no lease, as aq-run's. */
 	f->w.uuid[0] = 0x42;
 	f->w.uuid[6] = 0x40;
@@ -52,25 +46,13 @@ setup(void **state)
 	f->w.poll_interval = 5 * AQ_SEC;
 	f->w.ping_interval = 30 * AQ_SEC;
 	f->w.death_interval = 60 * AQ_SEC;
-	if (aq_worker_start(f->aq, &f->w, &taken) != AQ_OK) {
-		(void)scratch_close(f->dir, f->aq);
-		free(f);
+	if (aq_worker_start(f->s.aq, &f->w, &taken) != AQ_OK) {
+		(void)scratch_teardown(state);
 		return -1;
 	}
-	*state = f;
 	return 0;
 }
 
-static int
-teardown(void **state)
-{
-	struct fx *f = *state;
-	int rc;
-
-	rc = scratch_close(f->dir, f->aq);
-	free(f);
-	return rc == 0 ? 0 : -1;
-}
 
 static uint64_t
 put(struct fx *f, uint64_t parent, int retries)
@@ -83,7 +65,7 @@ put(struct fx *f, uint64_t parent, int retries)
 	j.parent = parent;
 	j.retries = retries;
 	j.retry_delay = AQ_SEC;
-	if ((rc = aq_put(f->aq, &j, 1)) != AQ_OK)
+	if ((rc = aq_put(f->s.aq, &j, 1)) != AQ_OK)
 		fail_msg("aq_put = %d: %s", rc, aq_error());
 	return j.id;
 }
@@ -98,7 +80,7 @@ claim(struct fx *f, uint64_t id)
 	memset(&o, 0, sizeof(o));
 	memcpy(o.owner, f->w.uuid, AQ_UUID_LEN);
 	o.lease = AQ_LEASE_WORKER;
-	if ((rc = aq_claim(f->aq, &o, &j, NULL)) != AQ_OK)
+	if ((rc = aq_claim(f->s.aq, &o, &j, NULL)) != AQ_OK)
 		fail_msg("aq_claim = %d: %s", rc, aq_error());
 	assert_int_equal(j->id, id);
 	aq_job_free(j);
@@ -112,7 +94,7 @@ done(struct fx *f, uint64_t id, int status)
 
 	memset(&r, 0, sizeof(r));
 	r.exit_code = status;
-	if ((rc = aq_done(f->aq, id, f->w.uuid, &r)) != AQ_OK)
+	if ((rc = aq_done(f->s.aq, id, f->w.uuid, &r)) != AQ_OK)
 		fail_msg("aq_done = %d: %s", rc, aq_error());
 }
 
@@ -122,12 +104,39 @@ assert_outcome(struct fx *f, uint64_t id, enum aq_state state,
 {
 	struct aq_job *j;
 
-	assert_int_equal(aq_get(f->aq, id, &j), AQ_OK);
+	assert_int_equal(aq_get(f->s.aq, id, &j), AQ_OK);
 	assert_int_equal(j->state, state);
 	if (state == AQ_DONE)
 		assert_string_equal(aq_outcome_name(j->outcome),
 		    aq_outcome_name(o));
 	aq_job_free(j);
+}
+
+/* A running parent with a running child; returns the parent. */
+static uint64_t
+family(struct fx *f, uint64_t *child)
+{
+	uint64_t parent;
+
+	parent = put(f, 0, 0);
+	claim(f, parent);
+	*child = put(f, parent, 0);
+	claim(f, *child);
+	return parent;
+}
+
+/* A running job with retries, cancelled: its worker is asked to stop it. */
+static uint64_t
+cancelled_running(struct fx *f, int retries)
+{
+	uint64_t id;
+	int asked = 0;
+
+	id = put(f, 0, retries);
+	claim(f, id);
+	assert_int_equal(aq_cancel(f->s.aq, id, &asked), AQ_OK);
+	assert_true(asked);
+	return id;
 }
 
 /* A child that failed before its parent's process exited fails it. */
@@ -137,10 +146,7 @@ test_child_failed_first(void **state)
 	struct fx *f = *state;
 	uint64_t parent, child;
 
-	parent = put(f, 0, 0);
-	claim(f, parent);
-	child = put(f, parent, 0);
-	claim(f, child);
+	parent = family(f, &child);
 	done(f, child, 3);
 	assert_outcome(f, parent, AQ_ACTIVE, AQ_NONE);
 	done(f, parent, 0);
@@ -155,10 +161,7 @@ test_children_ok_first(void **state)
 	struct fx *f = *state;
 	uint64_t parent, child;
 
-	parent = put(f, 0, 0);
-	claim(f, parent);
-	child = put(f, parent, 0);
-	claim(f, child);
+	parent = family(f, &child);
 	done(f, child, 0);
 	done(f, parent, 0);
 	assert_outcome(f, parent, AQ_DONE, AQ_OUT_OK);
@@ -173,12 +176,8 @@ test_cancel_then_fail(void **state)
 {
 	struct fx *f = *state;
 	uint64_t id;
-	int asked = 0;
 
-	id = put(f, 0, 3);
-	claim(f, id);
-	assert_int_equal(aq_cancel(f->aq, id, &asked), AQ_OK);
-	assert_true(asked);
+	id = cancelled_running(f, 3);
 	done(f, id, 1);
 	assert_outcome(f, id, AQ_DONE, AQ_OUT_CANCELLED);
 }
@@ -191,13 +190,11 @@ test_cancel_then_ok(void **state)
 	uint64_t id;
 	int asked = 0;
 
-	id = put(f, 0, 0);
-	claim(f, id);
-	assert_int_equal(aq_cancel(f->aq, id, &asked), AQ_OK);
+	id = cancelled_running(f, 0);
 	done(f, id, 0);
 	assert_outcome(f, id, AQ_DONE, AQ_OUT_OK);
 	/* Done now: a cancel says so and changes nothing. */
-	assert_int_equal(aq_cancel(f->aq, id, &asked), AQ_NO);
+	assert_int_equal(aq_cancel(f->s.aq, id, &asked), AQ_NO);
 	assert_outcome(f, id, AQ_DONE, AQ_OUT_OK);
 }
 
@@ -206,13 +203,13 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_child_failed_first,
-		    setup, teardown),
+		    setup, scratch_teardown),
 		cmocka_unit_test_setup_teardown(test_children_ok_first,
-		    setup, teardown),
+		    setup, scratch_teardown),
 		cmocka_unit_test_setup_teardown(test_cancel_then_fail, setup,
-		    teardown),
+		    scratch_teardown),
 		cmocka_unit_test_setup_teardown(test_cancel_then_ok, setup,
-		    teardown),
+		    scratch_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -35,9 +35,7 @@
 #define S(s)	((char *)(s))
 
 struct fx {
-	char		 dir[PATH_MAX - 64];	/* the scratch directory */
-	char		 home[PATH_MAX];	/* dir/home */
-	struct aq	*aq;
+	struct scratch	 s;	/* s.aq: open_env() opens it */
 };
 
 static char *argv_true[] = { S("true"), NULL };
@@ -56,30 +54,9 @@ static const unsigned char owner_b[AQ_UUID_LEN] = {
 static int
 setup(void **state)
 {
-	struct fx *f;
-
-	if ((f = calloc(1, sizeof(*f))) == NULL)
-		return -1;
-	if (scratch_make(f->dir, sizeof(f->dir), f->home, sizeof(f->home),
-	    "env") == -1) {
-		free(f);
-		return -1;
-	}
-	*state = f;
-	return 0;
+	return scratch_setup(state, sizeof(struct fx), "env", 0);
 }
 
-static int
-teardown(void **state)
-{
-	struct fx *f = *state;
-	int rc;
-
-	rc = scratch_close(f->dir, f->aq);
-	f->aq = NULL;
-	free(f);
-	return rc == 0 ? 0 : -1;
-}
 
 /* ---- helpers ---- */
 
@@ -88,11 +65,11 @@ open_env(struct fx *f)
 {
 	int rc;
 
-	rc = aq_open(&f->aq, f->home, AQ_OPEN_CREATE);
+	rc = aq_open(&f->s.aq, f->s.home, AQ_OPEN_CREATE);
 	if (rc != AQ_OK)
-		fail_msg("aq_open('%s') = %d: %s", f->home, rc, aq_error());
-	assert_non_null(f->aq);
-	return f->aq;
+		fail_msg("aq_open('%s') = %d: %s", f->s.home, rc, aq_error());
+	assert_non_null(f->s.aq);
+	return f->s.aq;
 }
 
 static void
@@ -253,16 +230,16 @@ test_open_newer_format(void **state)
 	assert_int_equal(aq->db->put(aq->db, txn, &key, &data, 0), 0);
 	assert_int_equal(txn->commit(txn, 0), 0);
 	aq_close(aq);
-	f->aq = NULL;
+	f->s.aq = NULL;
 	/* An existing environment is joined at the first operation. */
-	assert_int_equal(aq_open(&f->aq, f->home, AQ_OPEN_CREATE), AQ_OK);
-	assert_int_equal(aq_get(f->aq, 1, &j), AQ_EUNAVAIL);
+	assert_int_equal(aq_open(&f->s.aq, f->s.home, AQ_OPEN_CREATE), AQ_OK);
+	assert_int_equal(aq_get(f->s.aq, 1, &j), AQ_EUNAVAIL);
 	assert_null(j);
 	assert_non_null(strstr(aq_error(), "newer than this aq"));
 	/* Refused again, not half-open. */
-	assert_int_equal(aq_get(f->aq, 1, &j), AQ_EUNAVAIL);
-	aq_close(f->aq);
-	f->aq = NULL;
+	assert_int_equal(aq_get(f->s.aq, 1, &j), AQ_EUNAVAIL);
+	aq_close(f->s.aq);
+	f->s.aq = NULL;
 }
 
 static void
@@ -273,19 +250,19 @@ test_open_creates(void **state)
 	struct aq *aq;
 
 	aq = open_env(f);
-	assert_true(exists(f->home, "aq.db"));
-	assert_true(exists(f->home, "aq.lock"));
-	assert_true(exists(f->home, "DB_CONFIG"));
-	assert_int_equal(mode_of(f->dir, "home"), 0700);
-	assert_int_equal(mode_of(f->home, "aq.db") & 077, 0);
-	assert_non_null(realpath(f->home, real));
+	assert_true(exists(f->s.home, "aq.db"));
+	assert_true(exists(f->s.home, "aq.lock"));
+	assert_true(exists(f->s.home, "DB_CONFIG"));
+	assert_int_equal(mode_of(f->s.dir, "home"), 0700);
+	assert_int_equal(mode_of(f->s.home, "aq.db") & 077, 0);
+	assert_non_null(realpath(f->s.home, real));
 	assert_string_equal(aq_home(aq), real);
 	aq_close(aq);
-	f->aq = NULL;
+	f->s.aq = NULL;
 
 	/* Open again, without AQ_OPEN_CREATE now that it exists. */
-	assert_int_equal(aq_open(&f->aq, f->home, 0), AQ_OK);
-	assert_int_equal(aq_checkpoint(f->aq), AQ_OK);
+	assert_int_equal(aq_open(&f->s.aq, f->s.home, 0), AQ_OK);
+	assert_int_equal(aq_checkpoint(f->s.aq), AQ_OK);
 }
 
 static void
@@ -293,10 +270,10 @@ test_open_creates_parents(void **state)
 {
 	struct fx *f = *state;
 
-	snprintf(f->home, sizeof(f->home), "%s/a/b/c", f->dir);
+	snprintf(f->s.home, sizeof(f->s.home), "%s/a/b/c", f->s.dir);
 	open_env(f);
-	assert_true(exists(f->home, "aq.db"));
-	assert_int_equal(mode_of(f->dir, "a/b/c"), 0700);
+	assert_true(exists(f->s.home, "aq.db"));
+	assert_int_equal(mode_of(f->s.dir, "a/b/c"), 0700);
 }
 
 static void
@@ -305,10 +282,10 @@ test_open_missing(void **state)
 	struct fx *f = *state;
 	struct aq *aq = (struct aq *)&aq;
 
-	assert_int_equal(aq_open(&aq, f->home, 0), AQ_EUNAVAIL);
+	assert_int_equal(aq_open(&aq, f->s.home, 0), AQ_EUNAVAIL);
 	assert_null(aq);
-	assert_error_mentions(f->home);
-	assert_false(exists(f->dir, "home"));
+	assert_error_mentions(f->s.home);
+	assert_false(exists(f->s.dir, "home"));
 }
 
 /* An empty directory is not an environment either. */
@@ -318,10 +295,10 @@ test_open_empty_dir_without_create(void **state)
 	struct fx *f = *state;
 	struct aq *aq;
 
-	assert_int_equal(mkdir(f->home, 0700), 0);
-	assert_int_equal(aq_open(&aq, f->home, 0), AQ_EUNAVAIL);
+	assert_int_equal(mkdir(f->s.home, 0700), 0);
+	assert_int_equal(aq_open(&aq, f->s.home, 0), AQ_EUNAVAIL);
 	assert_null(aq);
-	assert_int_equal(count_entries(f->home), 0);
+	assert_int_equal(count_entries(f->s.home), 0);
 }
 
 static void
@@ -331,12 +308,12 @@ test_open_regular_file(void **state)
 	struct aq *aq;
 	int fd;
 
-	fd = open(f->home, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	fd = open(f->s.home, O_WRONLY | O_CREAT | O_EXCL, 0600);
 	assert_true(fd >= 0);
 	close(fd);
-	assert_int_equal(aq_open(&aq, f->home, AQ_OPEN_CREATE), AQ_ECREATE);
+	assert_int_equal(aq_open(&aq, f->s.home, AQ_OPEN_CREATE), AQ_ECREATE);
 	assert_null(aq);
-	assert_int_equal(aq_open(&aq, f->home, 0), AQ_EUNAVAIL);
+	assert_int_equal(aq_open(&aq, f->s.home, 0), AQ_EUNAVAIL);
 	assert_null(aq);
 }
 
@@ -346,15 +323,15 @@ test_open_world_writable(void **state)
 	struct fx *f = *state;
 	struct aq *aq;
 
-	assert_int_equal(mkdir(f->home, 0700), 0);
-	assert_int_equal(chmod(f->home, 0777), 0);
-	assert_int_equal(aq_open(&aq, f->home, AQ_OPEN_CREATE), AQ_EPERM);
+	assert_int_equal(mkdir(f->s.home, 0700), 0);
+	assert_int_equal(chmod(f->s.home, 0777), 0);
+	assert_int_equal(aq_open(&aq, f->s.home, AQ_OPEN_CREATE), AQ_EPERM);
 	assert_null(aq);
-	assert_error_mentions(f->home);
-	assert_int_equal(aq_open(&aq, f->home, 0), AQ_EPERM);
+	assert_error_mentions(f->s.home);
+	assert_int_equal(aq_open(&aq, f->s.home, 0), AQ_EPERM);
 	assert_null(aq);
-	assert_int_equal(count_entries(f->home), 0);
-	assert_int_equal(mode_of(f->dir, "home"), 0777);
+	assert_int_equal(count_entries(f->s.home), 0);
+	assert_int_equal(mode_of(f->s.dir, "home"), 0777);
 }
 
 static void
@@ -363,12 +340,12 @@ test_open_setgid_group(void **state)
 	struct fx *f = *state;
 	struct aq *aq;
 
-	assert_int_equal(mkdir(f->home, 0700), 0);
-	assert_int_equal(chmod(f->home, 02770), 0);
-	assert_int_equal(mode_of(f->dir, "home"), 02770);
+	assert_int_equal(mkdir(f->s.home, 0700), 0);
+	assert_int_equal(chmod(f->s.home, 02770), 0);
+	assert_int_equal(mode_of(f->s.dir, "home"), 02770);
 	aq = open_env(f);
-	assert_int_equal(mode_of(f->home, "aq.db"), 0660);
-	assert_int_equal(mode_of(f->home, "aq.lock"), 0660);
+	assert_int_equal(mode_of(f->s.home, "aq.db"), 0660);
+	assert_int_equal(mode_of(f->s.home, "aq.lock"), 0660);
 	assert_true(put_job(aq, "default", 0, 0, 0) == 1);
 }
 
@@ -380,10 +357,10 @@ test_open_twice(void **state)
 	struct aq_job *j;
 
 	aq = open_env(f);
-	assert_int_equal(aq_open(&aq2, f->home, AQ_OPEN_CREATE),
+	assert_int_equal(aq_open(&aq2, f->s.home, AQ_OPEN_CREATE),
 	    AQ_EINTERNAL);
 	assert_null(aq2);
-	assert_int_equal(aq_open(&aq2, f->home, 0), AQ_EINTERNAL);
+	assert_int_equal(aq_open(&aq2, f->s.home, 0), AQ_EINTERNAL);
 	assert_null(aq2);
 	/* The first handle is untouched. */
 	assert_true(put_job(aq, "default", 0, 0, 0) == 1);
@@ -393,9 +370,9 @@ test_open_twice(void **state)
 	assert_true(claim_id(aq, owner_a, 0) == 1);
 	/* Once it is closed, another open works. */
 	aq_close(aq);
-	f->aq = NULL;
-	assert_int_equal(aq_open(&f->aq, f->home, 0), AQ_OK);
-	j = get_job(f->aq, 1);
+	f->s.aq = NULL;
+	assert_int_equal(aq_open(&f->s.aq, f->s.home, 0), AQ_OK);
+	j = get_job(f->s.aq, 1);
 	assert_int_equal(j->state, AQ_ACTIVE);
 	aq_job_free(j);
 }
@@ -406,13 +383,13 @@ test_open_default_home(void **state)
 	struct fx *f = *state;
 	char buf[PATH_MAX], real[PATH_MAX];
 
-	assert_int_equal(setenv("AQ_HOME", f->home, 1), 0);
+	assert_int_equal(setenv("AQ_HOME", f->s.home, 1), 0);
 	assert_int_equal(aq_default_home(buf, sizeof(buf)), AQ_OK);
-	assert_string_equal(buf, f->home);
-	assert_int_equal(aq_open(&f->aq, NULL, AQ_OPEN_CREATE), AQ_OK);
+	assert_string_equal(buf, f->s.home);
+	assert_int_equal(aq_open(&f->s.aq, NULL, AQ_OPEN_CREATE), AQ_OK);
 	unsetenv("AQ_HOME");
-	assert_non_null(realpath(f->home, real));
-	assert_string_equal(aq_home(f->aq), real);
+	assert_non_null(realpath(f->s.home, real));
+	assert_string_equal(aq_home(f->s.aq), real);
 }
 
 /* Set or unset an environment variable for aq_default_home(). */
@@ -1975,7 +1952,7 @@ test_wait_and_status(void **state)
 int
 main(void)
 {
-#define T(t)	cmocka_unit_test_setup_teardown(t, setup, teardown)
+#define T(t)	cmocka_unit_test_setup_teardown(t, setup, scratch_teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_open_newer_format),
 		T(test_open_creates),

@@ -34,10 +34,8 @@
 #define HDR	64
 
 struct fx {
-	char		 dir[PATH_MAX - 64];
-	char		 home[PATH_MAX];
+	struct scratch	 s;
 	char		 intake[PATH_MAX + 16];
-	struct aq	*aq;
 };
 
 static char *argv_true[] = { S("true"), NULL };
@@ -49,41 +47,27 @@ setup(void **state)
 {
 	struct fx *f;
 
-	if ((f = calloc(1, sizeof(*f))) == NULL)
+	if (scratch_setup(state, sizeof(*f), "intake", 1) == -1)
 		return -1;
-	if (scratch_open(f->dir, sizeof(f->dir), f->home, sizeof(f->home),
-	    "intake", &f->aq) == -1) {
-		free(f);
-		return -1;
-	}
-	snprintf(f->intake, sizeof(f->intake), "%s/intake", f->home);
-	aq_close(f->aq);
-	f->aq = NULL;
-	*state = f;
+	f = *state;
+	snprintf(f->intake, sizeof(f->intake), "%s/intake", f->s.home);
+	/* The environment is made; each test opens it as it needs. */
+	aq_close(f->s.aq);
+	f->s.aq = NULL;
 	return 0;
 }
 
-static int
-teardown(void **state)
-{
-	struct fx *f = *state;
-	int rc;
-
-	rc = scratch_close(f->dir, f->aq);
-	free(f);
-	return rc == 0 ? 0 : -1;
-}
 
 /* ---- helpers ---- */
 
 static struct aq *
 reopen(struct fx *f)
 {
-	aq_close(f->aq);
-	f->aq = NULL;
-	if (aq_open(&f->aq, f->home, 0) != AQ_OK)
+	aq_close(f->s.aq);
+	f->s.aq = NULL;
+	if (aq_open(&f->s.aq, f->s.home, 0) != AQ_OK)
 		fail_msg("aq_open: %s", aq_error());
-	return f->aq;
+	return f->s.aq;
 }
 
 static uint64_t
@@ -314,7 +298,7 @@ test_missing_intake(void **state)
 	assert_int_equal(put(aq, "one"), 1);
 	assert_name(aq, 1, "one");
 	aq_close(aq);
-	f->aq = NULL;
+	f->s.aq = NULL;
 	assert_int_equal(unlink(f->intake), 0);
 	aq = reopen(f);
 	assert_int_equal(put(aq, "two"), 2);
@@ -370,7 +354,7 @@ test_deferred_cut(void **state)
 	assert_int_equal(put(aq, "two"), 2);
 	assert_name(aq, 2, "two");
 	aq_close(aq);
-	f->aq = NULL;
+	f->s.aq = NULL;
 	assert_int_equal(size_of(f->intake), HDR);
 	aq = reopen(f);
 	assert_name(aq, 2, "two");
@@ -414,7 +398,7 @@ test_no_environment(void **state)
 	aq_job_free(g);
 }
 
-#define T(fn)	cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn)	cmocka_unit_test_setup_teardown(fn, setup, scratch_teardown)
 
 int
 main(void)

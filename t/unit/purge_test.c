@@ -31,9 +31,7 @@
 #define S(s)	((char *)(s))
 
 struct fx {
-	char		 dir[PATH_MAX - 64];
-	char		 home[PATH_MAX];
-	struct aq	*aq;
+	struct scratch	 s;
 	aq_time		 now;
 };
 
@@ -46,28 +44,13 @@ setup(void **state)
 {
 	struct fx *f;
 
-	if ((f = calloc(1, sizeof(*f))) == NULL)
+	if (scratch_setup(state, sizeof(*f), "purge", 1) == -1)
 		return -1;
-	if (scratch_open(f->dir, sizeof(f->dir), f->home, sizeof(f->home),
-	    "purge", &f->aq) == -1) {
-		free(f);
-		return -1;
-	}
+	f = *state;
 	f->now = aq_now();
-	*state = f;
 	return 0;
 }
 
-static int
-teardown(void **state)
-{
-	struct fx *f = *state;
-	int rc;
-
-	rc = scratch_close(f->dir, f->aq);
-	free(f);
-	return rc == 0 ? 0 : -1;
-}
 
 /* ---- helpers ---- */
 
@@ -90,7 +73,7 @@ put_full(struct fx *f, char **envp, uint64_t after, uint64_t parent,
 	}
 	j.parent = parent;
 	j.flags = flags;
-	if ((rc = aq_put(f->aq, &j, 1)) != AQ_OK)
+	if ((rc = aq_put(f->s.aq, &j, 1)) != AQ_OK)
 		fail_msg("aq_put = %d: %s", rc, aq_error());
 	return j.id;
 }
@@ -111,7 +94,7 @@ claim(struct fx *f, uint64_t id)
 
 	memset(&o, 0, sizeof(o));
 	o.owner[0] = 1;
-	if ((rc = aq_claim(f->aq, &o, &j, NULL)) != AQ_OK)
+	if ((rc = aq_claim(f->s.aq, &o, &j, NULL)) != AQ_OK)
 		fail_msg("aq_claim = %d: %s", rc, aq_error());
 	assert_int_equal(j->id, id);
 	aq_job_free(j);
@@ -127,7 +110,7 @@ done(struct fx *f, uint64_t id, int64_t ago)
 	memset(&r, 0, sizeof(r));
 	r.exit_code = 0;
 	r.ended = f->now - ago;
-	if ((rc = aq_done(f->aq, id, NULL, &r)) != AQ_OK)
+	if ((rc = aq_done(f->s.aq, id, NULL, &r)) != AQ_OK)
 		fail_msg("aq_done(%llu) = %d: %s", (unsigned long long)id, rc,
 		    aq_error());
 }
@@ -148,7 +131,7 @@ exists(struct fx *f, uint64_t id)
 	struct aq_job *j;
 	int rc;
 
-	if ((rc = aq_get(f->aq, id, &j)) == AQ_ENOENT)
+	if ((rc = aq_get(f->s.aq, id, &j)) == AQ_ENOENT)
 		return 0;
 	if (rc != AQ_OK)
 		fail_msg("aq_get = %d: %s", rc, aq_error());
@@ -192,7 +175,7 @@ keys(struct fx *f, unsigned char type)
 	struct count_arg a;
 
 	a.type = type;
-	if (aq__run(f->aq, count_op, &a, 0) != AQ_OK)
+	if (aq__run(f->s.aq, count_op, &a, 0) != AQ_OK)
 		fail_msg("count: %s", aq_error());
 	return a.n;
 }
@@ -203,7 +186,7 @@ purge(struct fx *f, aq_time before, size_t max, int *more)
 	size_t n;
 	int rc, m;
 
-	if ((rc = aq_purge(f->aq, before, max, &n, &m)) != AQ_OK)
+	if ((rc = aq_purge(f->s.aq, before, max, &n, &m)) != AQ_OK)
 		fail_msg("aq_purge = %d: %s", rc, aq_error());
 	if (more != NULL)
 		*more = m;
@@ -251,18 +234,18 @@ test_everything_goes(void **state)
 
 	id = put(f);
 	claim(f, id);
-	assert_int_equal(aq_note_set(f->aq, id, "progress", "50%"), AQ_OK);
-	fd = aq_output_open(f->aq, id);
+	assert_int_equal(aq_note_set(f->s.aq, id, "progress", "50%"), AQ_OK);
+	fd = aq_output_open(f->s.aq, id);
 	assert_true(fd != -1);
 	assert_int_equal(write(fd, "hello\n", 6), 6);
 	close(fd);
 	done(f, id, 10 * AQ_SEC);
 	other = run(f, 10 * AQ_SEC);
-	assert_int_equal(aq_note_set(f->aq, other, "k", "v"), AQ_OK);
+	assert_int_equal(aq_note_set(f->s.aq, other, "k", "v"), AQ_OK);
 	assert_int_equal(keys(f, K_HISTORY), 2);
 	assert_int_equal(keys(f, K_NOTE), 2);
 	assert_int_equal(keys(f, K_FINISHED), 2);
-	aq_output_path(f->aq, id, path, sizeof(path));
+	aq_output_path(f->s.aq, id, path, sizeof(path));
 	assert_int_equal(access(path, F_OK), 0);
 
 	assert_int_equal(purge(f, f->now, 1, NULL), 1);
@@ -323,7 +306,7 @@ test_dependents_first(void **state)
 	assert_true(exists(f, b));
 	memset(&c, 0, sizeof(c));
 	c.what = AQ_CHANGE_RELEASE;
-	assert_int_equal(aq_change(f->aq, &b, 1, &c), AQ_OK);
+	assert_int_equal(aq_change(f->s.aq, &b, 1, &c), AQ_OK);
 	claim(f, b);
 	done(f, b, 5 * AQ_SEC);
 	/* b is old enough, and a goes with it. */
@@ -349,7 +332,7 @@ test_children(void **state)
 	claim(f, child);
 	done(f, child, 10 * AQ_SEC);
 	assert_int_equal(keys(f, K_CHILD), 1);
-	assert_int_equal(aq_children(f->aq, parent, &kids, &n), AQ_OK);
+	assert_int_equal(aq_children(f->s.aq, parent, &kids, &n), AQ_OK);
 	assert_int_equal(n, 1);
 	free(kids);
 	/* The child ended first (by its record's time): it goes alone. */
@@ -412,19 +395,19 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_only_old, setup,
-		    teardown),
+		    scratch_teardown),
 		cmocka_unit_test_setup_teardown(test_everything_goes, setup,
-		    teardown),
+		    scratch_teardown),
 		cmocka_unit_test_setup_teardown(test_environment_shared,
-		    setup, teardown),
+		    setup, scratch_teardown),
 		cmocka_unit_test_setup_teardown(test_dependents_first, setup,
-		    teardown),
+		    scratch_teardown),
 		cmocka_unit_test_setup_teardown(test_children, setup,
-		    teardown),
+		    scratch_teardown),
 		cmocka_unit_test_setup_teardown(test_batches, setup,
-		    teardown),
+		    scratch_teardown),
 		cmocka_unit_test_setup_teardown(test_kept_is_passed, setup,
-		    teardown),
+		    scratch_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,23 +13,24 @@
 #include "aq.h"
 #include "scratch.h"
 
-int
-scratch_make(char *dir, size_t size, char *home, size_t hsize,
-    const char *what)
+static int
+make(struct scratch *s, const char *what)
 {
 	const char *tmp = getenv("TMPDIR");
 
 	if (tmp == NULL || *tmp == '\0')
 		tmp = "/tmp";
-	if ((size_t)snprintf(dir, size, "%s/aq-%s-test.XXXXXX", tmp, what) >=
-	    size || (size_t)snprintf(home, hsize, "%s/home", dir) >= hsize) {
+	if ((size_t)snprintf(s->dir, sizeof(s->dir), "%s/aq-%s-test.XXXXXX",
+	    tmp, what) >= sizeof(s->dir) ||
+	    (size_t)snprintf(s->home, sizeof(s->home), "%s/home", s->dir) >=
+	    sizeof(s->home)) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	if (mkdtemp(dir) == NULL)
+	if (mkdtemp(s->dir) == NULL)
 		return -1;
 	/* mkdtemp() changed the X's: name the home again. */
-	snprintf(home, hsize, "%s/home", dir);
+	snprintf(s->home, sizeof(s->home), "%s/home", s->dir);
 	return 0;
 }
 
@@ -45,29 +46,34 @@ rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
 }
 
 int
-scratch_remove(const char *dir)
+scratch_setup(void **state, size_t size, const char *what, int open)
 {
-	return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
+	struct scratch *s;
 
-int
-scratch_open(char *dir, size_t size, char *home, size_t hsize,
-    const char *what, struct aq **aq)
-{
-	*aq = NULL;
-	if (scratch_make(dir, size, home, hsize, what) == -1)
+	if (size < sizeof(*s) || (s = calloc(1, size)) == NULL)
 		return -1;
-	if (aq_open(aq, home, AQ_OPEN_CREATE) != AQ_OK) {
-		*aq = NULL;
-		(void)scratch_remove(dir);
+	if (make(s, what) == -1) {
+		free(s);
 		return -1;
 	}
+	if (open && aq_open(&s->aq, s->home, AQ_OPEN_CREATE) != AQ_OK) {
+		(void)nftw(s->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		free(s);
+		return -1;
+	}
+	*state = s;
 	return 0;
 }
 
 int
-scratch_close(const char *dir, struct aq *aq)
+scratch_teardown(void **state)
 {
-	aq_close(aq);
-	return scratch_remove(dir);
+	struct scratch *s = *state;
+	int rc;
+
+	aq_close(s->aq);
+	rc = nftw(s->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(s);
+	*state = NULL;
+	return rc == 0 ? 0 : -1;
 }

@@ -7,29 +7,30 @@
 #ifndef AQ_SCRATCH_H
 #define AQ_SCRATCH_H
 
+#include <limits.h>
 #include <stddef.h>
-
-/*
- * Make a new directory named after what ("aq-WHAT-test.XXXXXX") in dir
- * (size bytes), and name its "home" in home (hsize bytes), not made.
- * Returns 0, or -1 with errno set.
- */
-int	scratch_make(char *dir, size_t size, char *home, size_t hsize,
-	    const char *what);
-
-/* Remove dir and everything in it.  Returns 0 or -1. */
-int	scratch_remove(const char *dir);
 
 struct aq;
 
-/*
- * scratch_make(), then a new environment in the home, opened into *aq.
- * Returns 0, or -1 with nothing left behind.
- */
-int	scratch_open(char *dir, size_t size, char *home, size_t hsize,
-	    const char *what, struct aq **aq);
+/* What a test's fixture begins with. */
+struct scratch {
+	char		 dir[PATH_MAX - 64];	/* the scratch directory */
+	char		 home[PATH_MAX];	/* dir/home, not made */
+	struct aq	*aq;			/* open on home, or NULL */
+};
 
-/* Close aq (NULL: none) and remove dir.  Returns 0 or -1. */
-int	scratch_close(const char *dir, struct aq *aq);
+/*
+ * A cmocka setup: set *state to a zeroed block of size bytes (a fixture
+ * that begins with a struct scratch), make its directory, named after
+ * what ("aq-WHAT-test.XXXXXX"), and open a new environment in its home if
+ * open is not 0.  Returns 0, or -1 with nothing left behind.
+ */
+int	scratch_setup(void **state, size_t size, const char *what, int open);
+
+/*
+ * The cmocka teardown of scratch_setup(): close the environment (if
+ * any), remove the directory, free the fixture.  Returns 0 or -1.
+ */
+int	scratch_teardown(void **state);
 
 #endif
