@@ -98,7 +98,7 @@ teardown_workers() {
 		    kill -9 "$p" 2>/dev/null
 	done
 	# Jobs run in their own sessions: stop the ones tests started.
-	pkill -9 -f "aq-test-job-$BATS_TEST_NUMBER-" 2>/dev/null
+	pkill -9 -f "$(tag '')" 2>/dev/null
 	return 0
 }
 
@@ -112,5 +112,7 @@ teardown() {
 	return 0
 }
 
-# A tag in a job's command line lets teardown find what a test started.
-tag() { echo "aq-test-job-$BATS_TEST_NUMBER-$1"; }
+# A tag in a job's command line lets teardown find what a test started:
+# the run's own directory in it keeps test files that make check runs at
+# once from killing each other's commands (each has a test 6).
+tag() { echo "aq-test-job-${BATS_RUN_TMPDIR##*/}-$BATS_TEST_NUMBER-$1"; }
