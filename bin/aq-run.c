@@ -160,6 +160,14 @@ struct slot {
  */
 #define AHEAD_HOLD	(AQ_SEC / 100)
 
+/*
+ * A job's output pipe is left out of the poll for the job's first
+ * PIPE_LATE: a short job's output is read at its end, in the wake-up the
+ * launcher's news brings anyway, not in one of its own.  A job that
+ * writes more than a pipe holds in that time waits those milliseconds.
+ */
+#define PIPE_LATE	(AQ_SEC / 100)
+
 static struct aq	*aq;
 static struct aq_worker	 me;
 static struct aq_claim_opts copts;	/* what the agents share */
@@ -2159,6 +2167,11 @@ main(int argc, char *argv[])
 				if (ahead[i].job != NULL && !ahead[i].dropping)
 					until = earliest(until,
 					    slots[i].began + AHEAD_HOLD);
+				if (slots[i].job != NULL &&
+				    slots[i].pipe != -1 &&
+				    now - slots[i].began < PIPE_LATE)
+					until = earliest(until,
+					    slots[i].began + PIPE_LATE);
 			}
 			ms = until > now ? (until - now + 999) / 1000 : 0;
 			if (ms > 60000)
@@ -2172,7 +2185,9 @@ main(int argc, char *argv[])
 			pfd[nfd].fd = lsock;
 			pfd[nfd++].events = POLLIN;
 			for (i = 0; i < nslots; i++) {
-				pfd[nfd].fd = slots[i].job ? slots[i].pipe : -1;
+				pfd[nfd].fd = slots[i].job != NULL &&
+				    now - slots[i].began >= PIPE_LATE ?
+				    slots[i].pipe : -1;
 				pfd[nfd++].events = POLLIN;
 			}
 			if (poll(pfd, (nfds_t)nfd, (int)ms) == -1 &&

@@ -230,17 +230,24 @@ uint64_t	 aq_recoveries(const struct aq *aq);
  * system only: they survive the death of any process (kill -9 included)
  * but not a power loss until aq_sync() has flushed them.  A worker uses
  * it to fsync while its next job already runs.  Off (the default), every
- * write is flushed to disk before it returns.
+ * write is flushed to disk before it returns.  While on, the handle does
+ * not wake those who wait (aq_watch()) at each write either: the flush
+ * that aq_sync_start() starts wakes them once, when what they would see
+ * is on disk.
  */
 void		 aq_defer_sync(struct aq *aq, int on);
 
-/* Flush every write committed so far to disk.  Errors as any operation. */
+/*
+ * Flush every write committed so far to disk, and wake the waiters a
+ * deferring handle owes.  Errors as any operation.
+ */
 int		 aq_sync(struct aq *aq);
 
 /*
  * Start flushing every write committed so far, and return at once: a
  * thread of libaq waits for the disk instead of the caller (it takes no
- * signals and never calls Berkeley DB).  Errors: AQ_EAGAIN when the
+ * signals and never calls Berkeley DB), and wakes the waiters owed once it
+ * is done (aq_defer_sync()).  Errors: AQ_EAGAIN when the
  * thread cannot be started, or when an earlier background flush failed.
  */
 int		 aq_sync_start(struct aq *aq);

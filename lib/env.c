@@ -567,6 +567,8 @@ aq_close(struct aq *aq)
 	/* Every flush asked for is done: what the handle moved can go. */
 	if (aq__sync_stop(aq) == 0)
 		aq__intake_flushed(aq);
+	if (aq->wake_due)
+		aq__touch(aq->home);
 	aq__intake_close(aq);
 	nopen--;
 	if (!aq->gated) {
@@ -618,8 +620,13 @@ aq_sync(struct aq *aq)
 {
 	int rc;
 
-	if ((rc = aq__run(aq, sync_op, NULL, AQ__NOINGEST)) == AQ_OK)
+	if ((rc = aq__run(aq, sync_op, NULL, AQ__NOINGEST)) == AQ_OK) {
 		aq__intake_flushed(aq);
+		if (aq->wake_due) {
+			aq->wake_due = 0;
+			aq__touch(aq->home);
+		}
+	}
 	return rc;
 }
 

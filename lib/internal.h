@@ -86,6 +86,7 @@ struct aq {
 	uint64_t	 res[2];	/* result of the last write op */
 	aq_time		 last_ckp;
 	int		 defer;		/* aq_defer_sync(): commit to the OS */
+	int		 wake_due;	/* a deferred touch of the wake file */
 	aq_time		 last_reap;	/* aq_claim() reaps once a second */
 	struct aq__syncer *syncer;	/* sync.c's thread, once started */
 	int		 intake;	/* intake.c's file; -1: none */
@@ -247,7 +248,9 @@ uint64_t aq__sync_asked(struct aq *);
 int	 aq__sync_done(struct aq *, uint64_t);
 
 /* ---- wake.c ---- */
+/* Wake the waiters on home (a deferring handle owes it to its flush). */
 void	 aq__wake(struct aq *);
+void	 aq__touch(const char *home);
 /* Read watch descriptor fd (-1: none) empty. */
 void	 aq__drain(int fd);
 /*

@@ -8,7 +8,9 @@
  * fdatasync(2) on the log files itself.  The thread never calls Berkeley
  * DB (the environment is not opened DB_THREAD, and gate.c's escapes
  * belong to the main thread, so the thread blocks every signal); it finds
- * the log files by name in the home, and allocates nothing.
+ * the log files by name in the home, and allocates nothing.  After a
+ * flush it touches the wake file if the handle owes its waiters a touch
+ * (wake.c).
  *
  * Invariant: once the thread has finished generation g, every commit made
  * before the aq_sync_start() call that asked for g is on disk.  A flush
@@ -49,6 +51,7 @@ struct aq__syncer {
 	uint64_t	 want, done;	/* generations asked for, finished */
 	int		 quit;
 	int		 error;		/* errno of the last failed flush */
+	int		 touch;		/* wake the waiters after the flush */
 	char		 home[PATH_MAX];
 	unsigned long	 cur;		/* the newest log file seen; 0: none */
 	int		 fd;		/* open on it, or -1 */
@@ -173,7 +176,7 @@ run(void *arg)
 {
 	struct aq__syncer *s = arg;
 	uint64_t g;
-	int e;
+	int e, touch;
 
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
@@ -183,8 +186,13 @@ run(void *arg)
 			break;		/* quit, with nothing left to do */
 		gap(s);
 		g = s->want;	/* what came during the gap goes along */
+		touch = s->touch;
+		s->touch = 0;
 		pthread_mutex_unlock(&s->mu);
 		e = flush(s);
+		/* The waiters the handle owes look once it is on disk. */
+		if (touch)
+			aq__touch(s->home);
 		pthread_mutex_lock(&s->mu);
 		s->error = e;
 		s->done = g;
@@ -231,6 +239,8 @@ aq_sync_start(struct aq *aq)
 	}
 	pthread_mutex_lock(&s->mu);
 	s->want++;
+	s->touch |= aq->wake_due;
+	aq->wake_due = 0;
 	e = s->error;
 	s->error = 0;
 	pthread_cond_signal(&s->cv);

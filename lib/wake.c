@@ -6,7 +6,11 @@
  * one system call and nobody polls, and since each waiter has its own
  * inotify queue, no wake-up is consumed by another waiter.  A lost touch
  * (a putter killed right after its commit) costs at most one poll
- * interval.  Job output files live beside it, in "out".
+ * interval.  A handle that defers its syncs (a worker) owes its touch
+ * instead, and pays it with the next flush (sync.c): a busy worker ends
+ * a job every few hundred microseconds, and one touch per flush wakes
+ * the waiters as soon as what they wait for is on disk.  Job output
+ * files live beside the wake file, in "out".
  */
 #include "config.h"
 
@@ -23,12 +27,21 @@
 #include "internal.h"
 
 void
-aq__wake(struct aq *aq)
+aq__touch(const char *home)
 {
 	char path[PATH_MAX + 16];
 
-	snprintf(path, sizeof(path), "%s/%s", aq->home, AQ_WAKE_FILE);
+	snprintf(path, sizeof(path), "%s/%s", home, AQ_WAKE_FILE);
 	(void)utimensat(AT_FDCWD, path, NULL, 0);
+}
+
+void
+aq__wake(struct aq *aq)
+{
+	if (aq->defer)
+		aq->wake_due = 1;
+	else
+		aq__touch(aq->home);
 }
 
 void
