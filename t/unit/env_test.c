@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -717,6 +718,59 @@ test_claim_wait(void **state)
 	assert_int_equal(aq_claim_wait(aq, &o, 0, 0, &j), AQ_OK);
 	assert_true(j->id == 1);
 	aq_job_free(j);
+}
+
+/* Read watch descriptor fd empty; returns whether there was anything. */
+static int
+woken(int fd)
+{
+	char buf[4096];
+	int any = 0;
+
+	while (read(fd, buf, sizeof(buf)) > 0)
+		any = 1;
+	return any;
+}
+
+/*
+ * A handle that defers its syncs wakes the waiters with its flush, once,
+ * not at each write: with aq_sync() at once, with aq_sync_start() when the
+ * background flush is done.
+ */
+static void
+test_deferred_wake(void **state)
+{
+	struct fx *f = *state;
+	struct aq_result r;
+	struct pollfd p;
+	struct aq *aq;
+	int fd;
+
+	aq = open_env(f);
+	assert_true((fd = aq_watch(aq)) != -1);
+	put_job(aq, "default", 0, 0, 0);
+	put_job(aq, "default", 0, 0, 0);
+	assert_true(woken(fd));
+	assert_true(claim_id(aq, owner_a, 0) == 1);
+	assert_true(claim_id(aq, owner_a, 0) == 2);
+	(void)woken(fd);
+	aq_defer_sync(aq, 1);
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(aq_done(aq, 1, owner_a, &r), AQ_OK);
+	assert_false(woken(fd));
+	assert_int_equal(aq_sync_start(aq), AQ_OK);
+	p.fd = fd;
+	p.events = POLLIN;
+	assert_int_equal(poll(&p, 1, 30000), 1);
+	assert_true(woken(fd));
+	assert_int_equal(aq_done(aq, 2, owner_a, &r), AQ_OK);
+	assert_false(woken(fd));
+	assert_int_equal(aq_sync(aq), AQ_OK);
+	assert_true(woken(fd));
+	/* Nothing owed: a flush wakes nobody. */
+	assert_int_equal(aq_sync(aq), AQ_OK);
+	assert_false(woken(fd));
+	close(fd);
 }
 
 /* ---- ending ---- */
@@ -1977,6 +2031,7 @@ main(void)
 		T(test_claim_bad_queue),
 		T(test_claim_skips_held),
 		T(test_claim_wait),
+		T(test_deferred_wake),
 		T(test_done),
 		T(test_claim_ahead),
 		T(test_end_claim),
