@@ -11,7 +11,9 @@
  * RUN (the job, its output pipe passed along) and KILL one way; FAILED
  * and ENDED (with the status and rusage) the other.  The launcher keeps
  * its jobs' pids in a page both share, which the worker reads only if
- * the launcher dies.
+ * the launcher dies.  It has two threads: one reads the worker's
+ * requests, the other sleeps in waitid(2) for the jobs, so that a job's
+ * exit wakes it on the processor that job leaves free.
  *
  * The worker runs one loop around one poll(2): a signalfd for SIGTERM,
  * SIGINT, SIGHUP and SIGCHLD, the inotify watch on the home's wake file,
@@ -36,6 +38,7 @@
  */
 #include "config.h"
 
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -51,6 +54,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -851,22 +855,132 @@ lnext_drop(int i)
 }
 
 /*
+ * The launcher's state, shared by its two threads under lmu: the main
+ * thread reads the worker's requests, the reaper waits for the jobs.
+ */
+static pthread_mutex_t	 lmu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t	 lkids = PTHREAD_COND_INITIALIZER;
+static int		 nkids;		/* jobs started, not yet reaped */
+static int		 lsock_l = -1;	/* the launcher's end of the socket */
+static int		 lwake = -1;	/* eventfd: the reaper to the main */
+static int		 leof;		/* the worker is gone */
+
+/* Start one job (lmu held); on failure, queue the L_FAILED. */
+static void
+launch(const struct lreq *rq, char *buf, int out)
+{
+	struct lmsg m;
+
+	if (launch_one(rq, buf, out, &m) == -1)
+		lqueue(lsock_l, &m);
+	else if (nkids++ == 0)
+		pthread_cond_signal(&lkids);
+}
+
+/*
+ * The reaper: it sleeps in waitid(2), as a shell waiting for its child
+ * does, rather than in poll(2) on a signal: a child's exit wakes its
+ * waiting parent on the processor the child leaves free, while a signal
+ * wakes the launcher wherever it ran last, where it may wait behind
+ * another job for the whole of that job's run while the freed processor
+ * idles.  It looks without reaping (WNOWAIT), and reaps under lmu, so
+ * that the main thread signals a job's group only while the job is an
+ * unreaped child.
+ */
+static void *
+reaper(void *arg)
+{
+	struct rusage ru;
+	struct lmsg m, nextfail;
+	siginfo_t si;
+	aq_time now;
+	pid_t pid;
+	int i, st;
+
+	(void)arg;
+	for (;;) {
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOWAIT) == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno != ECHILD)
+				_exit(70);
+			pthread_mutex_lock(&lmu);
+			while (nkids == 0)
+				pthread_cond_wait(&lkids, &lmu);
+			pthread_mutex_unlock(&lmu);
+			continue;
+		}
+		pthread_mutex_lock(&lmu);
+		/* Reaped meanwhile (a child that failed to start): gone. */
+		if ((pid = wait4(si.si_pid, &st, WNOHANG, &ru)) <= 0) {
+			pthread_mutex_unlock(&lmu);
+			continue;
+		}
+		for (i = 0; i < MAX_SLOTS; i++)
+			if (kids[i] == pid)
+				break;
+		if (i == MAX_SLOTS) {
+			pthread_mutex_unlock(&lmu);
+			continue;
+		}
+		kids[i] = 0;
+		nkids--;
+		if (!leof) {
+			/* The slot's next job first: it waits. */
+			nextfail.op = 0;
+			now = 0;
+			if (lnext[i].rq.op != 0) {
+				now = aq_now();
+				if (launch_one(&lnext[i].rq, lnext[i].buf,
+				    lnext[i].out, &nextfail) == 0)
+					nkids++;
+				lnext[i].out = -1;
+				lnext_drop(i);
+			}
+			memset(&m, 0, sizeof(m));
+			m.next = now;
+			m.op = L_ENDED;
+			m.slot = i;
+			m.pid = pid;
+			m.status = st;
+			m.utime = (int64_t)ru.ru_utime.tv_sec * AQ_SEC +
+			    ru.ru_utime.tv_usec;
+			m.stime = (int64_t)ru.ru_stime.tv_sec * AQ_SEC +
+			    ru.ru_stime.tv_usec;
+			m.maxrss = ru.ru_maxrss;
+			lqueue(lsock_l, &m);
+			/* Its failure, if it failed, after this end. */
+			if (nextfail.op != 0)
+				lqueue(lsock_l, &nextfail);
+		}
+		/* Left to send, or the last job of a gone worker: tell. */
+		if (lqn > 0 || (leof && nkids == 0)) {
+			uint64_t one = 1;
+
+			(void)write(lwake, &one, sizeof(one));
+		}
+		pthread_mutex_unlock(&lmu);
+	}
+	return NULL;
+}
+
+/*
  * The launcher's life: start the jobs the worker asks for, signal them,
- * reap them and say how they ended.  When the worker goes (its end of the
- * socket closes), stop the jobs still running and leave.
+ * and say how they ended (the reaper does that).  When the worker goes
+ * (its end of the socket closes), stop the jobs still running and leave.
  */
 static void __attribute__((noreturn))
 launcher(int sock, int64_t grace_us)
 {
 	struct pollfd pfd[2];
-	struct signalfd_siginfo si;
-	struct rusage ru;
 	struct lreq rq;
-	struct lmsg m, nextfail;
-	sigset_t all, chld;
-	pid_t pid;
+	struct lmsg m;
+	sigset_t all;
+	pthread_t tid;
 	aq_time kill_at = 0, now;
-	int sfd, i, st, out, left, eof = 0, killed = 0;
+	uint64_t ev;
+	int i, out, killed = 0;
 	char *buf;
 
 	setproctitle("launcher");
@@ -883,26 +997,27 @@ launcher(int sock, int64_t grace_us)
 	    4)) == -1))
 		_exit(70);
 	default_signals();
+	/* Signals wait, blocked, in both threads: jobs get them unblocked. */
 	sigfillset(&all);
-	sigemptyset(&chld);
-	sigaddset(&chld, SIGCHLD);
 	if (sigprocmask(SIG_SETMASK, &all, NULL) == -1 ||
-	    (sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK)) == -1)
+	    (lwake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1)
 		_exit(70);
+	lsock_l = sock;
 	/* Each slot: an end, a failed start, an answer to a drop. */
 	lqcap = 4 * MAX_SLOTS + 16;
 	if ((lq = calloc(lqcap, sizeof(*lq))) == NULL)
 		_exit(70);
 	for (i = 0; i < MAX_SLOTS; i++)
 		lnext[i].out = -1;
+	if (pthread_create(&tid, NULL, reaper, NULL) != 0)
+		_exit(70);
 	for (;;) {
 		int ms = -1;
 
-		for (left = 0, i = 0; i < MAX_SLOTS; i++)
-			left += kids[i] > 0;
-		if (eof && left == 0)
+		pthread_mutex_lock(&lmu);
+		if (leof && nkids == 0)
 			_exit(0);
-		if (eof && !killed) {
+		if (leof && !killed) {
 			now = aq_now();
 			if (now >= kill_at) {
 				for (i = 0; i < MAX_SLOTS; i++)
@@ -912,16 +1027,21 @@ launcher(int sock, int64_t grace_us)
 			} else
 				ms = (int)((kill_at - now + 999) / 1000);
 		}
-		pfd[0].fd = sock;
-		pfd[0].events = (eof ? 0 : POLLIN) | (lqn > 0 ? POLLOUT : 0);
-		pfd[1].fd = sfd;
+		/* A gone worker's socket would report its hangup forever. */
+		pfd[0].fd = leof ? -1 : sock;
+		pfd[0].events = POLLIN | (lqn > 0 ? POLLOUT : 0);
+		pthread_mutex_unlock(&lmu);
+		pfd[1].fd = lwake;
 		pfd[1].events = POLLIN;
 		if (poll(pfd, 2, ms) == -1 && errno != EINTR)
 			_exit(70);
-		if (!eof && (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+		if (pfd[1].revents & POLLIN)
+			(void)read(lwake, &ev, sizeof(ev));
+		if (!leof && (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))) {
 			if (recv_full(sock, &rq, sizeof(rq), &out) == -1) {
 				/* The worker is gone: stop its jobs. */
-				eof = 1;
+				pthread_mutex_lock(&lmu);
+				leof = 1;
 				lqn = 0;
 				kill_at = aq_now() + grace_us;
 				for (i = 0; i < MAX_SLOTS; i++) {
@@ -929,6 +1049,7 @@ launcher(int sock, int64_t grace_us)
 						(void)kill(-kids[i], SIGTERM);
 					lnext_drop(i);
 				}
+				pthread_mutex_unlock(&lmu);
 				continue;
 			}
 			if (rq.slot < 0 || rq.slot >= MAX_SLOTS) {
@@ -936,6 +1057,19 @@ launcher(int sock, int64_t grace_us)
 					close(out);
 				_exit(70);	/* not our worker */
 			}
+			buf = NULL;
+			if (rq.op == L_RUN && ((buf = malloc(rq.len + 1)) ==
+			    NULL || recv_full(sock, buf, rq.len, NULL) == -1)) {
+				free(buf);
+				if (out != -1)
+					close(out);
+				pthread_mutex_lock(&lmu);
+				leof = 1;
+				kill_at = aq_now() + grace_us;
+				pthread_mutex_unlock(&lmu);
+				continue;
+			}
+			pthread_mutex_lock(&lmu);
 			if (rq.op == L_KILL) {
 				if (kids[rq.slot] > 0 &&
 				    kid_ids[rq.slot] == rq.id)
@@ -957,78 +1091,29 @@ launcher(int sock, int64_t grace_us)
 				if (out != -1)
 					close(out);
 			} else if (rq.op == L_RUN) {
-				if ((buf = malloc(rq.len + 1)) == NULL ||
-				    recv_full(sock, buf, rq.len, NULL) == -1) {
-					free(buf);
-					if (out != -1)
-						close(out);
-					eof = 1;
-					kill_at = aq_now() + grace_us;
-					continue;
-				}
 				/* Its slot busy: it waits for the end. */
 				if (rq.after && kids[rq.slot] > 0 &&
 				    lnext[rq.slot].rq.op == 0) {
 					lnext[rq.slot].rq = rq;
 					lnext[rq.slot].buf = buf;
 					lnext[rq.slot].out = out;
-					continue;
-				}
-				if (kids[rq.slot] > 0) {
+					buf = NULL;
+				} else if (kids[rq.slot] > 0) {
 					/* One job a slot: not our worker. */
-					free(buf);
 					if (out != -1)
 						close(out);
 					_exit(70);
-				}
-				if (launch_one(&rq, buf, out, &m) == -1)
-					lqueue(sock, &m);
-				free(buf);
+				} else
+					launch(&rq, buf, out);
 			} else
 				_exit(70);
+			pthread_mutex_unlock(&lmu);
+			free(buf);
 		}
-		if (pfd[1].revents & POLLIN) {
-			while (read(sfd, &si, sizeof(si)) == sizeof(si))
-				;
-			while ((pid = wait4(-1, &st, WNOHANG, &ru)) > 0) {
-				for (i = 0; i < MAX_SLOTS; i++)
-					if (kids[i] == pid)
-						break;
-				if (i == MAX_SLOTS)
-					continue;
-				kids[i] = 0;
-				if (eof)
-					continue;
-				/* The slot's next job first: it waits. */
-				nextfail.op = 0;
-				now = 0;
-				if (lnext[i].rq.op != 0) {
-					now = aq_now();
-					(void)launch_one(&lnext[i].rq,
-					    lnext[i].buf, lnext[i].out,
-					    &nextfail);
-					lnext[i].out = -1;
-					lnext_drop(i);
-				}
-				memset(&m, 0, sizeof(m));
-				m.next = now;
-				m.op = L_ENDED;
-				m.slot = i;
-				m.pid = pid;
-				m.status = st;
-				m.utime = (int64_t)ru.ru_utime.tv_sec * AQ_SEC +
-				    ru.ru_utime.tv_usec;
-				m.stime = (int64_t)ru.ru_stime.tv_sec * AQ_SEC +
-				    ru.ru_stime.tv_usec;
-				m.maxrss = ru.ru_maxrss;
-				lqueue(sock, &m);
-				/* Its failure, if it failed, after this end. */
-				if (nextfail.op != 0)
-					lqueue(sock, &nextfail);
-			}
-		}
-		if (!eof && lqn > 0)
+		pthread_mutex_lock(&lmu);
+		if (!leof && lqn > 0)
 			lqueue(sock, NULL);
+		pthread_mutex_unlock(&lmu);
 	}
 }
 
