@@ -426,6 +426,29 @@ load worker
 	wait_for 10 gone "$launcher"
 }
 
+# The CPU time (in clock ticks) process $1 has used.
+ticks() {
+	awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
+
+@test "a launcher whose worker died sleeps through the grace, it does not spin" {
+	put_ok 1 -c "trap '' TERM; echo \$\$ >pid; sleep 60 # $(tag a)"
+	start_worker --grace 4s
+	wait_for 10 test -s pid
+	local launcher t0 t1
+	launcher=$(pgrep -P "$wpid" -f 'aq-run: launcher')
+	[ -n "$launcher" ]
+	kill -9 "$wpid"
+	wait "$wpid" 2>/dev/null || :
+	t0=$(ticks "$launcher")
+	sleep 2
+	t1=$(ticks "$launcher")
+	# Spinning, it would take most of the 200 ticks of those 2 s.
+	[ $((t1 - t0)) -lt 50 ]
+	wait_for 10 gone "$(cat pid)"
+	wait_for 10 gone "$launcher"
+}
+
 @test "a killed launcher: the worker interrupts its jobs, starts a new launcher and runs them again" {
 	put_ok 1 -c "echo \$AQ_ATTEMPT >>attempts; echo \$\$ >pid; [ \$AQ_ATTEMPT -gt 1 ] || sleep 60 # $(tag a)"
 	start_worker
