@@ -360,9 +360,13 @@ job_env(const struct aq_job *j, char *buf, size_t bufsize)
 	for (i = k = 0; i < n; i++) {
 		size_t m;
 
-		for (skip = 0, m = 0; m < nours && !skip; m++)
-			skip = strncmp(src[i], ours[m], strlen(ours[m])) == 0 &&
-			    src[i][strlen(ours[m])] == '=';
+		/* Most variables are not aq's: one look tells. */
+		skip = 0;
+		if (strncmp(src[i], "AQ_", 3) == 0)
+			for (m = 0; m < nours && !skip; m++)
+				skip = strncmp(src[i], ours[m],
+				    strlen(ours[m])) == 0 &&
+				    src[i][strlen(ours[m])] == '=';
 		if (!skip)
 			env[k++] = src[i];
 	}
