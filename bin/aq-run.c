@@ -970,6 +970,25 @@ reaper(void *arg)
 }
 
 /*
+ * The worker is gone (lmu held): stop its jobs now, kill them after the
+ * grace, and start nothing more.
+ */
+static aq_time
+worker_gone(int64_t grace_us)
+{
+	int i;
+
+	leof = 1;
+	lqn = 0;
+	for (i = 0; i < MAX_SLOTS; i++) {
+		if (kids[i] > 0)
+			(void)kill(-kids[i], SIGTERM);
+		lnext_drop(i);
+	}
+	return aq_now() + grace_us;
+}
+
+/*
  * The launcher's life: start the jobs the worker asks for, signal them,
  * and say how they ended (the reaper does that).  When the worker goes
  * (its end of the socket closes), stop the jobs still running and leave.
@@ -1043,16 +1062,8 @@ launcher(int sock, int64_t grace_us)
 			(void)read(lwake, &ev, sizeof(ev));
 		if (!leof && (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))) {
 			if (recv_full(sock, &rq, sizeof(rq), &out) == -1) {
-				/* The worker is gone: stop its jobs. */
 				pthread_mutex_lock(&lmu);
-				leof = 1;
-				lqn = 0;
-				kill_at = aq_now() + grace_us;
-				for (i = 0; i < MAX_SLOTS; i++) {
-					if (kids[i] > 0)
-						(void)kill(-kids[i], SIGTERM);
-					lnext_drop(i);
-				}
+				kill_at = worker_gone(grace_us);
 				pthread_mutex_unlock(&lmu);
 				continue;
 			}
@@ -1068,8 +1079,7 @@ launcher(int sock, int64_t grace_us)
 				if (out != -1)
 					close(out);
 				pthread_mutex_lock(&lmu);
-				leof = 1;
-				kill_at = aq_now() + grace_us;
+				kill_at = worker_gone(grace_us);
 				pthread_mutex_unlock(&lmu);
 				continue;
 			}
