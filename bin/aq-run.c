@@ -11,9 +11,10 @@
  * RUN (the job, its output pipe passed along) and KILL one way; FAILED
  * and ENDED (with the status and rusage) the other.  The launcher keeps
  * its jobs' pids in a page both share, which the worker reads only if
- * the launcher dies.  It has two threads: one reads the worker's
- * requests, the other sleeps in waitid(2) for the jobs, so that a job's
- * exit wakes it on the processor that job leaves free.
+ * the launcher dies.  Its main thread reads the worker's requests; each
+ * slot has a thread that sleeps in waitid(2) for the slot's job and
+ * starts the slot's next one, so that no slot waits while another's job
+ * is being started.
  *
  * The worker runs one loop around one poll(2): a signalfd for SIGTERM,
  * SIGINT, SIGHUP and SIGCHLD, the inotify watch on the home's wake file,
@@ -760,13 +761,15 @@ lqueue(int sock, const struct lmsg *m)
 }
 
 /*
- * Start one job: parse the request's strings and clone.  Returns 0, or -1
- * with the L_FAILED message to send in *m.  out is closed either way.
+ * Start one job: parse the request's strings and clone, the child on the
+ * stack given (the caller waits until it has exec'd).  Returns its pid,
+ * or -1 with the L_FAILED message to send in *m.  out is closed either
+ * way.  It touches nothing shared: the caller need not hold lmu.
  */
 static int
-launch_one(const struct lreq *rq, char *p, int out, struct lmsg *mp)
+launch_one(const struct lreq *rq, char *p, int out, struct lmsg *mp,
+    char *stack, size_t stacksize)
 {
-	static char stack[256 * 1024] __attribute__((aligned(16)));
 	struct launch l;
 	struct lmsg m;
 	char *end = p + rq->len, **v = NULL;
@@ -816,7 +819,7 @@ launch_one(const struct lreq *rq, char *p, int out, struct lmsg *mp)
 		l.shargv[i + 1] = v[i];
 	l.shargv[rq->argc + 1] = NULL;
 	l.out = out;
-	pid = clone(job_child, stack + sizeof(stack),
+	pid = clone(job_child, stack + stacksize,
 	    CLONE_VM | CLONE_VFORK | SIGCHLD, &l);
 	if (pid == -1) {
 		m.err = errno;
@@ -829,12 +832,10 @@ launch_one(const struct lreq *rq, char *p, int out, struct lmsg *mp)
 		m.what = l.what;
 		goto failed;
 	}
-	kids[rq->slot] = pid;
-	kid_ids[rq->slot] = rq->id;
 	free(l.shargv);
 	free(v);
 	close(out);
-	return 0;
+	return pid;
 failed:
 	m.op = L_FAILED;
 	if (m.what == 0)
@@ -859,114 +860,171 @@ lnext_drop(int i)
 }
 
 /*
- * The launcher's state, shared by its two threads under lmu: the main
- * thread reads the worker's requests, the reaper waits for the jobs.
+ * The launcher's state, shared by its threads under lmu: the main thread
+ * reads the worker's requests; each slot has a thread of its own that
+ * waits for the slot's job, tells how it ended and starts the next.
+ * While a thread starts a job it waits, without lmu, until the job has
+ * exec'd: the other slots go on meanwhile.  kids[i] is -1 while slot i's
+ * job is being started, or while its end is being told.
  */
+#define SLOT_STACK	(64 * 1024)	/* a slot thread's job's, to exec */
 static pthread_mutex_t	 lmu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t	 lkids = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t	 kidcv[MAX_SLOTS];	/* kids[i] started */
+static char		 slot_up[MAX_SLOTS];	/* its thread runs */
 static int		 nkids;		/* jobs started, not yet reaped */
+static int		 nstarting;	/* jobs being started */
 static int		 lsock_l = -1;	/* the launcher's end of the socket */
-static int		 lwake = -1;	/* eventfd: the reaper to the main */
+static int		 lwake = -1;	/* eventfd: a slot thread to the main */
 static int		 leof;		/* the worker is gone */
 
-/* Start one job (lmu held); on failure, queue the L_FAILED. */
+/* Tell the main thread (lmu held): messages to flush, or all done. */
 static void
-launch(const struct lreq *rq, char *buf, int out)
+poke_main(void)
 {
-	struct lmsg m;
+	uint64_t one = 1;
 
-	if (launch_one(rq, buf, out, &m) == -1)
-		lqueue(lsock_l, &m);
-	else if (nkids++ == 0)
-		pthread_cond_signal(&lkids);
+	if (lqn > 0 || (leof && nkids == 0 && nstarting == 0))
+		(void)write(lwake, &one, sizeof(one));
 }
 
 /*
- * The reaper: it sleeps in waitid(2), as a shell waiting for its child
- * does, rather than in poll(2) on a signal: a child's exit wakes its
- * waiting parent on the processor the child leaves free, while a signal
- * wakes the launcher wherever it ran last, where it may wait behind
- * another job for the whole of that job's run while the freed processor
- * idles.  It looks without reaping (WNOWAIT), and reaps under lmu, so
- * that the main thread signals a job's group only while the job is an
- * unreaped child.
+ * Start job rq of slot i from a thread that holds lmu and keeps it
+ * across the call but not the clone.  Returns 0, or -1 with L_FAILED in
+ * *m.  buf is the caller's to free.
+ */
+static int
+start_kid(const struct lreq *rq, char *buf, int out, struct lmsg *m,
+    char *stack, size_t stacksize)
+{
+	int i = rq->slot;
+	pid_t pid;
+
+	kids[i] = -1;
+	nstarting++;
+	pthread_mutex_unlock(&lmu);
+	pid = launch_one(rq, buf, out, m, stack, stacksize);
+	pthread_mutex_lock(&lmu);
+	nstarting--;
+	if (pid == -1) {
+		kids[i] = 0;
+		return -1;
+	}
+	kids[i] = pid;
+	kid_ids[i] = rq->id;
+	nkids++;
+	pthread_cond_signal(&kidcv[i]);
+	/* Gone meanwhile: it is not ours to signal, and dies now. */
+	if (leof)
+		(void)kill(-pid, SIGTERM);
+	return 0;
+}
+
+/*
+ * Slot i's thread: it sleeps in waitid(2) for the slot's job, as a shell
+ * waiting for its child does (rather than in poll(2) on a signal, which
+ * wakes a process wherever it ran last, where it may wait behind another
+ * job for the whole of that job's run while the freed processor idles).
+ * It looks without reaping (WNOWAIT) and reaps under lmu, so that the
+ * main thread signals a job's group only while the job is an unreaped
+ * child.
  */
 static void *
-reaper(void *arg)
+slot_thread(void *arg)
 {
+	char stack[SLOT_STACK] __attribute__((aligned(16)));
 	struct rusage ru;
 	struct lmsg m, nextfail;
+	struct lnext nx;
 	siginfo_t si;
 	aq_time now;
 	pid_t pid;
-	int i, st;
+	int i = (int)(intptr_t)arg, st;
 
-	(void)arg;
+	pthread_mutex_lock(&lmu);
 	for (;;) {
+		while (kids[i] <= 0)
+			pthread_cond_wait(&kidcv[i], &lmu);
+		pid = kids[i];
+		pthread_mutex_unlock(&lmu);
 		memset(&si, 0, sizeof(si));
-		if (waitid(P_ALL, 0, &si, WEXITED | WNOWAIT) == -1) {
-			if (errno == EINTR)
-				continue;
-			if (errno != ECHILD)
+		while (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) ==
+		    -1)
+			if (errno != EINTR)
 				_exit(70);
-			pthread_mutex_lock(&lmu);
-			while (nkids == 0)
-				pthread_cond_wait(&lkids, &lmu);
-			pthread_mutex_unlock(&lmu);
-			continue;
-		}
 		pthread_mutex_lock(&lmu);
-		/* Reaped meanwhile (a child that failed to start): gone. */
-		if ((pid = wait4(si.si_pid, &st, WNOHANG, &ru)) <= 0) {
-			pthread_mutex_unlock(&lmu);
-			continue;
-		}
-		for (i = 0; i < MAX_SLOTS; i++)
-			if (kids[i] == pid)
-				break;
-		if (i == MAX_SLOTS) {
-			pthread_mutex_unlock(&lmu);
-			continue;
-		}
+		if (wait4(pid, &st, 0, &ru) != pid)
+			_exit(70);
 		kids[i] = 0;
 		nkids--;
-		if (!leof) {
-			/* The slot's next job first: it waits. */
-			nextfail.op = 0;
-			now = 0;
-			if (lnext[i].rq.op != 0) {
-				now = aq_now();
-				if (launch_one(&lnext[i].rq, lnext[i].buf,
-				    lnext[i].out, &nextfail) == 0)
-					nkids++;
-				lnext[i].out = -1;
-				lnext_drop(i);
+		if (leof) {
+			poke_main();
+			continue;
+		}
+		/* The slot's next job first: it waits. */
+		nextfail.op = 0;
+		now = 0;
+		if (lnext[i].rq.op != 0) {
+			nx = lnext[i];
+			memset(&lnext[i], 0, sizeof(lnext[i]));
+			lnext[i].out = -1;
+			now = aq_now();
+			(void)start_kid(&nx.rq, nx.buf, nx.out, &nextfail,
+			    stack, sizeof(stack));
+			free(nx.buf);
+			if (leof) {
+				poke_main();
+				continue;
 			}
-			memset(&m, 0, sizeof(m));
-			m.next = now;
-			m.op = L_ENDED;
-			m.slot = i;
-			m.pid = pid;
-			m.status = st;
-			m.utime = (int64_t)ru.ru_utime.tv_sec * AQ_SEC +
-			    ru.ru_utime.tv_usec;
-			m.stime = (int64_t)ru.ru_stime.tv_sec * AQ_SEC +
-			    ru.ru_stime.tv_usec;
-			m.maxrss = ru.ru_maxrss;
-			lqueue(lsock_l, &m);
-			/* Its failure, if it failed, after this end. */
-			if (nextfail.op != 0)
-				lqueue(lsock_l, &nextfail);
 		}
-		/* Left to send, or the last job of a gone worker: tell. */
-		if (lqn > 0 || (leof && nkids == 0)) {
-			uint64_t one = 1;
-
-			(void)write(lwake, &one, sizeof(one));
-		}
-		pthread_mutex_unlock(&lmu);
+		memset(&m, 0, sizeof(m));
+		m.next = now;
+		m.op = L_ENDED;
+		m.slot = i;
+		m.pid = pid;
+		m.status = st;
+		m.utime = (int64_t)ru.ru_utime.tv_sec * AQ_SEC +
+		    ru.ru_utime.tv_usec;
+		m.stime = (int64_t)ru.ru_stime.tv_sec * AQ_SEC +
+		    ru.ru_stime.tv_usec;
+		m.maxrss = ru.ru_maxrss;
+		lqueue(lsock_l, &m);
+		/* Its failure, if it failed, after this end. */
+		if (nextfail.op != 0)
+			lqueue(lsock_l, &nextfail);
+		poke_main();
 	}
 	return NULL;
+}
+
+/* Slot i's thread, started the first time the slot has a job (lmu held). */
+static void
+slot_thread_start(int i)
+{
+	pthread_attr_t a;
+	pthread_t tid;
+
+	if (slot_up[i])
+		return;
+	pthread_cond_init(&kidcv[i], NULL);
+	if (pthread_attr_init(&a) != 0 ||
+	    pthread_attr_setstacksize(&a, SLOT_STACK + 64 * 1024) != 0 ||
+	    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED) != 0 ||
+	    pthread_create(&tid, &a, slot_thread, (void *)(intptr_t)i) != 0)
+		_exit(70);
+	pthread_attr_destroy(&a);
+	slot_up[i] = 1;
+}
+
+/* Start one job from the main thread (lmu held); on failure, tell. */
+static void
+launch(const struct lreq *rq, char *buf, int out)
+{
+	static char stack[SLOT_STACK] __attribute__((aligned(16)));
+	struct lmsg m;
+
+	slot_thread_start(rq->slot);
+	if (start_kid(rq, buf, out, &m, stack, sizeof(stack)) == -1)
+		lqueue(lsock_l, &m);
 }
 
 /*
@@ -990,8 +1048,9 @@ worker_gone(int64_t grace_us)
 
 /*
  * The launcher's life: start the jobs the worker asks for, signal them,
- * and say how they ended (the reaper does that).  When the worker goes
- * (its end of the socket closes), stop the jobs still running and leave.
+ * and say how they ended (the slot threads do that).  When the worker
+ * goes (its end of the socket closes), stop the jobs still running and
+ * leave.
  */
 static void __attribute__((noreturn))
 launcher(int sock, int64_t grace_us)
@@ -1000,7 +1059,6 @@ launcher(int sock, int64_t grace_us)
 	struct lreq rq;
 	struct lmsg m;
 	sigset_t all;
-	pthread_t tid;
 	aq_time kill_at = 0, now;
 	uint64_t ev;
 	int i, out, killed = 0;
@@ -1032,13 +1090,11 @@ launcher(int sock, int64_t grace_us)
 		_exit(70);
 	for (i = 0; i < MAX_SLOTS; i++)
 		lnext[i].out = -1;
-	if (pthread_create(&tid, NULL, reaper, NULL) != 0)
-		_exit(70);
 	for (;;) {
 		int ms = -1;
 
 		pthread_mutex_lock(&lmu);
-		if (leof && nkids == 0)
+		if (leof && nkids == 0 && nstarting == 0)
 			_exit(0);
 		if (leof && !killed) {
 			now = aq_now();
@@ -1106,13 +1162,13 @@ launcher(int sock, int64_t grace_us)
 					close(out);
 			} else if (rq.op == L_RUN) {
 				/* Its slot busy: it waits for the end. */
-				if (rq.after && kids[rq.slot] > 0 &&
+				if (rq.after && kids[rq.slot] != 0 &&
 				    lnext[rq.slot].rq.op == 0) {
 					lnext[rq.slot].rq = rq;
 					lnext[rq.slot].buf = buf;
 					lnext[rq.slot].out = out;
 					buf = NULL;
-				} else if (kids[rq.slot] > 0) {
+				} else if (kids[rq.slot] != 0) {
 					/* One job a slot: not our worker. */
 					if (out != -1)
 						close(out);
