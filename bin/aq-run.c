@@ -913,7 +913,7 @@ start_kid(const struct lreq *rq, char *buf, int out, struct lmsg *m,
 	kid_ids[i] = rq->id;
 	nkids++;
 	pthread_cond_signal(&kidcv[i]);
-	/* Gone meanwhile: it is not ours to signal, and dies now. */
+	/* The worker went while it started: it stops as the others did. */
 	if (leof)
 		(void)kill(-pid, SIGTERM);
 	return 0;
