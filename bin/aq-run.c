@@ -865,7 +865,7 @@ lnext_drop(int i)
  * waits for the slot's job, tells how it ended and starts the next.
  * While a thread starts a job it waits, without lmu, until the job has
  * exec'd: the other slots go on meanwhile.  kids[i] is -1 while slot i's
- * job is being started, or while its end is being told.
+ * job is being started.
  */
 #define SLOT_STACK	(64 * 1024)	/* a slot thread's job's, to exec */
 static pthread_mutex_t	 lmu = PTHREAD_MUTEX_INITIALIZER;

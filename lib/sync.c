@@ -38,8 +38,8 @@
 /*
  * Flushes are at least this far apart: commits that come meanwhile share
  * the next one, as in a group commit.  A flush costs the disk a write and
- * a virtual machine an exit, and a busy worker commits twice a job;
- * within 10 ms, a worker running short jobs shares one among dozens.
+ * a virtual machine an exit, and a busy worker commits about once a
+ * job; within 10 ms, a worker running short jobs shares one among dozens.
  */
 #define FLUSH_GAP_NS	(10 * 1000 * 1000L)
 

@@ -1276,6 +1276,12 @@ test_end_claim(void **state)
 		assert_int_equal(aq_end_claim(aq, NULL, e, 1, NULL, NULL,
 		    NULL), AQ_EINPUT);
 		assert_int_equal(e[0].rc, AQ_EINPUT);
+		/* A claim with nowhere to put the job. */
+		claim_opts(&o, NULL, 0, owner_a, 0);
+		assert_int_equal(aq_end_claim(aq, owner_a, e, 1, &o, NULL,
+		    NULL), AQ_EINPUT);
+		assert_int_equal(e[0].rc, AQ_EINPUT);
+		assert_error_mentions("no place");
 		j = get_job(aq, 3);
 		assert_int_equal(j->state, AQ_ACTIVE);
 		aq_job_free(j);
