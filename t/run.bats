@@ -745,7 +745,7 @@ ticks() {
 @test "aq-status -S counts starts, outcomes and run times of the last minutes" {
 	put_ok 1 true
 	put_ok 2 false
-	put_ok 3 -c 'sleep 0.3'
+	put_ok 3 -c 'sleep 1'
 	run timeout 30 aq-run --drain
 	assert_success
 	run aq-status -S --json
