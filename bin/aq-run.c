@@ -239,9 +239,15 @@ logmsg(int trace, const char *fmt, ...)
 static void
 title(int stopping)
 {
+	static int shown_busy = -1, shown_stopping = -1;
 	const char *q = copts.queues ? copts.queues[0] : AQ_DEFAULT_QUEUE;
 	const char *more = copts.nqueues > 1 ? ",..." : "";
 
+	/* Called at every end: most leave the title as it was. */
+	if (nbusy == shown_busy && stopping == shown_stopping)
+		return;
+	shown_busy = nbusy;
+	shown_stopping = stopping;
 	if (stopping)
 		setproctitle("stopping, %d running", nbusy);
 	else if (nbusy == 0)
@@ -1622,7 +1628,7 @@ static int
 record_ends(const struct aq_claim_opts *o, struct aq_job **jobp, aq_time *due)
 {
 	struct ended *e;
-	char d[32];
+	char d[32] = "";
 	int rc, tries, k;
 
 	if (nends == 0 && o == NULL)
@@ -1648,7 +1654,9 @@ record_ends(const struct aq_claim_opts *o, struct aq_job **jobp, aq_time *due)
 	}
 	for (k = 0; k < nends; k++) {
 		e = &ends[k];
-		aq_format_duration(e->ran, d, sizeof(d));
+		/* Only a stop or a trace line says how long it ran. */
+		if (verbose || e->stopped)
+			aq_format_duration(e->ran, d, sizeof(d));
 		if (endv[k].rc == AQ_NO || endv[k].rc == AQ_ENOENT)
 			logmsg(0, "job %llu: lost the claim, result not "
 			    "written: %s", (unsigned long long)e->job->id,

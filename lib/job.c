@@ -30,6 +30,7 @@
 #define EXPIRE_MAX	16	/* run-out leases handled per claim */
 #define CLAIM_TRIES	1000	/* entries passed over (parked) per claim */
 #define FILTER_SCAN	256	/* ready jobs an agent's filter looks at */
+#define FETCH_BUF	4096	/* a job record read without a second get */
 
 #define DBT_INIT(d, p, n) do {				\
 	memset(&(d), 0, sizeof(d));			\
@@ -1900,13 +1901,33 @@ struct get_arg {
 static int
 fetch(struct aq *aq, DB_TXN *txn, uint64_t id, struct aq_job **jobp)
 {
+	unsigned char rbuf[FETCH_BUF] __attribute__((aligned(8)));
 	struct aq__rec r;
 	DBT data, key, env;
 	unsigned char k[9];
-	int ret;
+	int ret, own;
 
 	*jobp = NULL;
-	if ((ret = load_known(aq, txn, id, 0, &r, &data)) != 0)
+	/*
+	 * Into a buffer of ours, so that reading the environment next does
+	 * not overwrite the record: a worker fetches every job it claims.
+	 */
+	DBT_INIT(key, k, aq__key_job(k, id));
+	memset(&data, 0, sizeof(data));
+	data.data = rbuf;
+	data.ulen = sizeof(rbuf);
+	data.flags = DB_DBT_USERMEM;
+	ret = aq->db->get(aq->db, txn, &key, &data, 0);
+	own = ret == 0;
+	if (ret == DB_BUFFER_SMALL)
+		ret = load_known(aq, txn, id, 0, &r, &data);
+	else if (ret == DB_NOTFOUND)
+		return aq__err(AQ_ENOENT, "no such job '%llu'",
+		    (unsigned long long)id);
+	else if (ret == 0 && aq__job_decode(data.data, data.size, &r) == -1)
+		return aq__err(AQ_EINTERNAL, "job %llu: corrupt record",
+		    (unsigned long long)id);
+	if (ret != 0)
 		return ret;
 	memset(&env, 0, sizeof(env));
 	if (r.envkey != 0) {
@@ -1917,8 +1938,8 @@ fetch(struct aq *aq, DB_TXN *txn, uint64_t id, struct aq_job **jobp)
 		if ((ret = aq->db->get(aq->db, txn, &key, &env, 0)) != 0 &&
 		    ret != DB_NOTFOUND)
 			return ret;
-		/* data may be reused by the get above: decode again. */
-		if ((ret = load(aq, txn, id, 0, &r, &data)) != 0) {
+		/* A record too big for rbuf was in the handle's buffer. */
+		if (!own && (ret = load(aq, txn, id, 0, &r, &data)) != 0) {
 			aq__free(env.data);
 			return ret < 0 ? ret : AQ_EINTERNAL;
 		}

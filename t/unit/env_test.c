@@ -1418,6 +1418,50 @@ test_get_env_cwd(void **state)
 	aq_job_free(j);
 }
 
+/*
+ * A record bigger than the buffer a read starts with (4 KiB) comes back
+ * whole with its environment, by aq_get() and by a claim.
+ */
+static void
+test_get_big_record(void **state)
+{
+	char *env[] = { S("A=1"), S("B=2"), NULL };
+	char *argv[] = { S("echo"), NULL, S("end"), NULL };
+	struct fx *f = *state;
+	struct aq_job jb, *j;
+	struct aq *aq;
+	char *big;
+	int pass;
+
+	aq = open_env(f);
+	assert_non_null(big = malloc(20000));
+	memset(big, 'x', 19999);
+	big[19999] = '\0';
+	argv[1] = big;
+	job_init(&jb, "default");
+	jb.argv = argv;
+	jb.envp = env;
+	assert_int_equal(aq_put(aq, &jb, 1), AQ_OK);
+	for (pass = 0; pass < 2; pass++) {
+		if (pass == 0)
+			j = get_job(aq, 1);
+		else
+			assert_int_equal(aq_claim(aq, &(struct aq_claim_opts){
+			    .owner = { 1 } }, &j, NULL), AQ_OK);
+		assert_true(j->id == 1);
+		assert_string_equal(j->argv[0], "echo");
+		assert_string_equal(j->argv[1], big);
+		assert_string_equal(j->argv[2], "end");
+		assert_null(j->argv[3]);
+		assert_non_null(j->envp);
+		assert_string_equal(j->envp[0], "A=1");
+		assert_string_equal(j->envp[1], "B=2");
+		assert_null(j->envp[2]);
+		aq_job_free(j);
+	}
+	free(big);
+}
+
 /* An empty environment comes back empty, not as "none" (NULL). */
 static void
 test_get_empty_env(void **state)
@@ -2064,6 +2108,7 @@ main(void)
 		T(test_deadline_expired_with_other_job),
 		T(test_begin_in_future),
 		T(test_get_env_cwd),
+		T(test_get_big_record),
 		T(test_get_empty_env),
 		T(test_get_missing),
 		T(test_list),
