@@ -33,7 +33,8 @@
  *    its unreaped child, so a pid that came round again is never hit;
  *  - if the worker dies, its launcher stops the jobs (SIGTERM, SIGKILL
  *    after the grace period), so that a job does not run twice once
- *    another worker takes it over.
+ *    another worker takes it over; if the launcher dies, its jobs die
+ *    with it (a parent-death signal), even one it was starting.
  * Jobs are other people's code: whatever they do to themselves, their
  * output or their signals, the worker goes on.
  */
@@ -41,6 +42,7 @@
 
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -600,6 +602,7 @@ struct launch {
 	const char	*path, *cwd;
 	char		**argv, **env, **shargv;
 	int		 out;
+	pid_t		 launcher;	/* its parent, to outlive it not */
 	int		 err, what;	/* set by the child if it fails */
 };
 
@@ -616,6 +619,14 @@ job_child(void *arg)
 
 	sigemptyset(&none);
 	l->what = W_SETUP;
+	/*
+	 * Killed with the launcher: a launcher that dies while this job is
+	 * being started has not yet made its pid known to the worker, which
+	 * could then neither stop it nor keep it from running twice.
+	 */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 ||
+	    getppid() != l->launcher)
+		goto fail;
 	if (sigprocmask(SIG_SETMASK, &none, NULL) == -1 || setsid() == -1 ||
 	    dup2(devnull, 0) == -1 ||
 	    dup2(l->out, 1) == -1 || dup2(l->out, 2) == -1)
@@ -825,6 +836,7 @@ launch_one(const struct lreq *rq, char *p, int out, struct lmsg *mp,
 		l.shargv[i + 1] = v[i];
 	l.shargv[rq->argc + 1] = NULL;
 	l.out = out;
+	l.launcher = getpid();
 	pid = clone(job_child, stack + stacksize,
 	    CLONE_VM | CLONE_VFORK | SIGCHLD, &l);
 	if (pid == -1) {

@@ -474,6 +474,27 @@ ticks() {
 	kill -0 "$wpid"
 }
 
+@test "a job dies with its launcher, even while the worker cannot stop it" {
+	put_ok 1 -c "echo \$AQ_ATTEMPT >>attempts; echo \$\$ >pid; [ \$AQ_ATTEMPT -gt 1 ] || exec sleep 60 # $(tag a)"
+	start_worker
+	wait_for 10 test -s pid
+	local launcher job
+	job=$(cat pid)
+	launcher=$(pgrep -P "$wpid" -f 'aq-run: launcher')
+	[ -n "$launcher" ]
+	wait_for 10 waiting_in_poll "$wpid"
+	kill -STOP "$wpid"
+	kill -9 "$launcher"
+	# Not the worker's doing, stopped as it is: the job went with the
+	# launcher, as a job still being started does.
+	wait_for 10 gone "$job"
+	kill -CONT "$wpid"
+	wait_for 20 job_done 1
+	job_is 1 .outcome '"ok"'
+	assert_json '[0].attempt' 2
+	[ "$(cat attempts)" = "$(printf '1\n2')" ]
+}
+
 @test "an --at-most-once job of a worker killed mid-job ends lost" {
 	put_ok 1 --at-most-once -c "sleep 30 # $(tag a)"
 	start_worker
