@@ -451,20 +451,28 @@ ticks() {
 	wait_for 10 gone "$launcher"
 }
 
-@test "a killed launcher: the worker interrupts its jobs, starts a new launcher and runs them again" {
-	put_ok 1 -c "echo \$AQ_ATTEMPT >>attempts; echo \$\$ >pid; [ \$AQ_ATTEMPT -gt 1 ] || sleep 60 # $(tag a)"
+@test "a killed launcher: its jobs die with it; the worker interrupts them, starts a new launcher and runs them again" {
+	put_ok 1 -c "echo \$AQ_ATTEMPT >>attempts; [ \$AQ_ATTEMPT -gt 1 ] && exit 0; sleep 60 & echo \$! >kid; echo \$\$ >pid; wait # $(tag a)"
 	start_worker
 	wait_for 10 test -s pid
-	local launcher job
+	local launcher job kid
 	job=$(cat pid)
+	kid=$(cat kid)
 	launcher=$(pgrep -P "$wpid" -f 'aq-run: launcher')
 	[ -n "$launcher" ]
+	wait_for 10 waiting_in_poll "$wpid"
+	kill -STOP "$wpid"
 	kill -9 "$launcher"
+	# Not the worker's doing, stopped as it is: the job went with the
+	# launcher, as a job that it was starting would.
+	wait_for 10 gone "$job"
+	kill -CONT "$wpid"
 	wait_for 20 job_done 1
 	job_is 1 .outcome '"ok"'
 	assert_json '[0].attempt' 2
 	assert_json '[0].interrupts' 1
-	gone "$job"
+	# What the job left in its group, the worker stopped.
+	wait_for 10 gone "$kid"
 	[ "$(cat attempts)" = "$(printf '1\n2')" ]
 	grep -q 'the launcher was killed by signal 9; 1 job interrupted' "$BATS_TEST_TMPDIR/worker.log"
 	# The worker goes on with a new launcher.
@@ -472,27 +480,6 @@ ticks() {
 	wait_for 20 job_done 2
 	job_is 2 .outcome '"ok"'
 	kill -0 "$wpid"
-}
-
-@test "a job dies with its launcher, even while the worker cannot stop it" {
-	put_ok 1 -c "echo \$AQ_ATTEMPT >>attempts; echo \$\$ >pid; [ \$AQ_ATTEMPT -gt 1 ] || exec sleep 60 # $(tag a)"
-	start_worker
-	wait_for 10 test -s pid
-	local launcher job
-	job=$(cat pid)
-	launcher=$(pgrep -P "$wpid" -f 'aq-run: launcher')
-	[ -n "$launcher" ]
-	wait_for 10 waiting_in_poll "$wpid"
-	kill -STOP "$wpid"
-	kill -9 "$launcher"
-	# Not the worker's doing, stopped as it is: the job went with the
-	# launcher, as a job still being started does.
-	wait_for 10 gone "$job"
-	kill -CONT "$wpid"
-	wait_for 20 job_done 1
-	job_is 1 .outcome '"ok"'
-	assert_json '[0].attempt' 2
-	[ "$(cat attempts)" = "$(printf '1\n2')" ]
 }
 
 @test "an --at-most-once job of a worker killed mid-job ends lost" {
