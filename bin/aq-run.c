@@ -602,7 +602,7 @@ struct launch {
 	const char	*path, *cwd;
 	char		**argv, **env, **shargv;
 	int		 out;
-	pid_t		 launcher;	/* its parent, to outlive it not */
+	pid_t		 launcher;	/* the parent, that the job dies with */
 	int		 err, what;	/* set by the child if it fails */
 };
 

@@ -60,10 +60,14 @@ dbdel(struct aq *aq, DB_TXN *txn, const void *k, size_t kn)
 	return ret == DB_NOTFOUND ? 0 : ret;
 }
 
-/* Read and decode job id (write-locked with rmw).  1: no such job. */
+/*
+ * Read and decode job id (write-locked with rmw).  1: no such job.  r
+ * points into the handle's buffer, which the next read overwrites; with
+ * buf, into buf instead when the record fits (data->data == buf then).
+ */
 static int
-load(struct aq *aq, DB_TXN *txn, uint64_t id, int rmw, struct aq__rec *r,
-    DBT *data)
+load_into(struct aq *aq, DB_TXN *txn, uint64_t id, int rmw,
+    struct aq__rec *r, DBT *data, void *buf, size_t cap)
 {
 	unsigned char k[9];
 	DBT key;
@@ -71,7 +75,16 @@ load(struct aq *aq, DB_TXN *txn, uint64_t id, int rmw, struct aq__rec *r,
 
 	DBT_INIT(key, k, aq__key_job(k, id));
 	memset(data, 0, sizeof(*data));
+	if (buf != NULL) {
+		data->data = buf;
+		data->ulen = (u_int32_t)cap;
+		data->flags = DB_DBT_USERMEM;
+	}
 	ret = aq->db->get(aq->db, txn, &key, data, rmw ? DB_RMW : 0);
+	if (ret == DB_BUFFER_SMALL) {
+		memset(data, 0, sizeof(*data));
+		ret = aq->db->get(aq->db, txn, &key, data, rmw ? DB_RMW : 0);
+	}
 	if (ret == DB_NOTFOUND)
 		return 1;
 	if (ret != 0)
@@ -80,6 +93,13 @@ load(struct aq *aq, DB_TXN *txn, uint64_t id, int rmw, struct aq__rec *r,
 		return aq__err(AQ_EINTERNAL, "job %llu: corrupt record",
 		    (unsigned long long)id);
 	return 0;
+}
+
+static int
+load(struct aq *aq, DB_TXN *txn, uint64_t id, int rmw, struct aq__rec *r,
+    DBT *data)
+{
+	return load_into(aq, txn, id, rmw, r, data, NULL, 0);
 }
 
 /* As load(), for a job that must exist: AQ_ENOENT, said, when it does not. */
@@ -1912,23 +1932,13 @@ fetch(struct aq *aq, DB_TXN *txn, uint64_t id, struct aq_job **jobp)
 	 * Into a buffer of ours, so that reading the environment next does
 	 * not overwrite the record: a worker fetches every job it claims.
 	 */
-	DBT_INIT(key, k, aq__key_job(k, id));
-	memset(&data, 0, sizeof(data));
-	data.data = rbuf;
-	data.ulen = sizeof(rbuf);
-	data.flags = DB_DBT_USERMEM;
-	ret = aq->db->get(aq->db, txn, &key, &data, 0);
-	own = ret == 0;
-	if (ret == DB_BUFFER_SMALL)
-		ret = load_known(aq, txn, id, 0, &r, &data);
-	else if (ret == DB_NOTFOUND)
+	ret = load_into(aq, txn, id, 0, &r, &data, rbuf, sizeof(rbuf));
+	if (ret == 1)
 		return aq__err(AQ_ENOENT, "no such job '%llu'",
-		    (unsigned long long)id);
-	else if (ret == 0 && aq__job_decode(data.data, data.size, &r) == -1)
-		return aq__err(AQ_EINTERNAL, "job %llu: corrupt record",
 		    (unsigned long long)id);
 	if (ret != 0)
 		return ret;
+	own = data.data == rbuf;
 	memset(&env, 0, sizeof(env));
 	if (r.envkey != 0) {
 		k[0] = K_ENVBLOB;
