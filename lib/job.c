@@ -30,7 +30,6 @@
 #define EXPIRE_MAX	16	/* run-out leases handled per claim */
 #define CLAIM_TRIES	1000	/* entries passed over (parked) per claim */
 #define FILTER_SCAN	256	/* ready jobs an agent's filter looks at */
-#define FETCH_BUF	4096	/* a job record read without a second get */
 
 #define DBT_INIT(d, p, n) do {				\
 	memset(&(d), 0, sizeof(d));			\
@@ -63,11 +62,12 @@ dbdel(struct aq *aq, DB_TXN *txn, const void *k, size_t kn)
 /*
  * Read and decode job id (write-locked with rmw).  1: no such job.  r
  * points into the handle's buffer, which the next read overwrites; with
- * buf, into buf instead when the record fits (data->data == buf then).
+ * own, into memory of its own, data->data, which the caller frees (with
+ * aq__free(), whatever load_into() returns).
  */
 static int
 load_into(struct aq *aq, DB_TXN *txn, uint64_t id, int rmw,
-    struct aq__rec *r, DBT *data, void *buf, size_t cap)
+    struct aq__rec *r, DBT *data, int own)
 {
 	unsigned char k[9];
 	DBT key;
@@ -75,16 +75,9 @@ load_into(struct aq *aq, DB_TXN *txn, uint64_t id, int rmw,
 
 	DBT_INIT(key, k, aq__key_job(k, id));
 	memset(data, 0, sizeof(*data));
-	if (buf != NULL) {
-		data->data = buf;
-		data->ulen = (u_int32_t)cap;
-		data->flags = DB_DBT_USERMEM;
-	}
+	if (own)
+		data->flags = DB_DBT_MALLOC;
 	ret = aq->db->get(aq->db, txn, &key, data, rmw ? DB_RMW : 0);
-	if (ret == DB_BUFFER_SMALL) {
-		memset(data, 0, sizeof(*data));
-		ret = aq->db->get(aq->db, txn, &key, data, rmw ? DB_RMW : 0);
-	}
 	if (ret == DB_NOTFOUND)
 		return 1;
 	if (ret != 0)
@@ -99,7 +92,7 @@ static int
 load(struct aq *aq, DB_TXN *txn, uint64_t id, int rmw, struct aq__rec *r,
     DBT *data)
 {
-	return load_into(aq, txn, id, rmw, r, data, NULL, 0);
+	return load_into(aq, txn, id, rmw, r, data, 0);
 }
 
 /* As load(), for a job that must exist: AQ_ENOENT, said, when it does not. */
@@ -1921,47 +1914,43 @@ struct get_arg {
 static int
 fetch(struct aq *aq, DB_TXN *txn, uint64_t id, struct aq_job **jobp)
 {
-	unsigned char rbuf[FETCH_BUF] __attribute__((aligned(8)));
 	struct aq__rec r;
 	DBT data, key, env;
 	unsigned char k[9];
-	int ret, own;
+	int ret;
 
 	*jobp = NULL;
-	/*
-	 * Into a buffer of ours, so that reading the environment next does
-	 * not overwrite the record: a worker fetches every job it claims.
-	 */
-	ret = load_into(aq, txn, id, 0, &r, &data, rbuf, sizeof(rbuf));
-	if (ret == 1)
-		return aq__err(AQ_ENOENT, "no such job '%llu'",
-		    (unsigned long long)id);
-	if (ret != 0)
-		return ret;
-	own = data.data == rbuf;
 	memset(&env, 0, sizeof(env));
-	if (r.envkey != 0) {
+	/*
+	 * The record in memory of its own, so that reading the environment
+	 * next cannot overwrite it: one read each (a worker fetches every
+	 * job it claims).
+	 */
+	ret = load_into(aq, txn, id, 0, &r, &data, 1);
+	if (ret == 1)
+		ret = aq__err(AQ_ENOENT, "no such job '%llu'",
+		    (unsigned long long)id);
+	if (ret == 0 && r.envkey != 0) {
 		k[0] = K_ENVBLOB;
 		aq__be64(k + 1, r.envkey);
 		DBT_INIT(key, k, 9);
 		env.flags = DB_DBT_MALLOC;
-		if ((ret = aq->db->get(aq->db, txn, &key, &env, 0)) != 0 &&
-		    ret != DB_NOTFOUND)
-			return ret;
-		/* A record too big for rbuf was in the handle's buffer. */
-		if (!own && (ret = load(aq, txn, id, 0, &r, &data)) != 0) {
-			aq__free(env.data);
-			return ret < 0 ? ret : AQ_EINTERNAL;
-		}
+		if ((ret = aq->db->get(aq->db, txn, &key, &env, 0)) ==
+		    DB_NOTFOUND)
+			ret = 0;
 	}
-	r.j.id = id;
-	r.j.reason = aq__reason(&r.j, aq_now());
-	if (r.j.reason == AQ_READY && r.j.quotas != NULL &&
-	    aq__quota_blocked(aq, txn, &r.j))
-		r.j.reason = AQ_QUOTA;
-	*jobp = aq__job_pack(&r, env.data, env.size);
+	if (ret == 0) {
+		r.j.id = id;
+		r.j.reason = aq__reason(&r.j, aq_now());
+		if (r.j.reason == AQ_READY && r.j.quotas != NULL &&
+		    aq__quota_blocked(aq, txn, &r.j))
+			r.j.reason = AQ_QUOTA;
+		if ((*jobp = aq__job_pack(&r, env.data, env.size)) == NULL)
+			ret = ENOMEM;
+	}
 	aq__free(env.data);
-	return *jobp == NULL ? ENOMEM : 0;
+	aq__free(data.data);
+	return ret;
 }
 
 static int

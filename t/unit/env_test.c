@@ -937,6 +937,7 @@ test_release_with_delay(void **state)
 	assert_int_equal(j->state, AQ_PENDING);
 	assert_int_equal(j->reason, AQ_SCHEDULED);
 	assert_true(j->begin >= before + 3600 * AQ_SEC);
+	aq_job_free(j);
 	claim_opts(&o, NULL, 0, owner_a, 0);
 	assert_int_equal(aq_claim(aq, &o, &j, &next), AQ_NO);
 	assert_true(next >= before + 3600 * AQ_SEC);
