@@ -7,14 +7,15 @@
  * environment is opened, starts each job and reaps it: a process that
  * small starts a job faster than the worker could (no page tables to
  * copy), and the resident size a job is charged for is its own, not the
- * worker's share of the database cache.  They talk over a socket pair:
- * RUN (the job, its output pipe passed along) and KILL one way; FAILED
- * and ENDED (with the status and rusage) the other.  The launcher keeps
- * its jobs' pids in a page both share, which the worker reads only if
- * the launcher dies.  Its main thread reads the worker's requests; each
- * slot has a thread that sleeps in waitid(2) for the slot's job and
- * starts the slot's next one, so that no slot waits while another's job
- * is being started.
+ * worker's share of the database cache.  They talk over socket pairs:
+ * RUN (the job, its output pipe passed along) on a socket of the slot's
+ * own, KILL and DROP on the main one; FAILED, ENDED (with the status and
+ * rusage) and DROPPED the other way.  The launcher keeps its jobs' pids
+ * in a page both share, which the worker reads only if the launcher
+ * dies.  Its main thread reads the worker's main socket; each slot has a
+ * thread that reads the slot's socket, sleeps in waitid(2) for the
+ * slot's job and starts the slot's next one, so that no slot waits while
+ * another's job is being started, and a job sent ahead wakes no one.
  *
  * The worker runs one loop around one poll(2): a signalfd for SIGTERM,
  * SIGINT, SIGHUP and SIGCHLD, the inotify watch on the home's wake file,
@@ -193,6 +194,7 @@ static char		 uuidstr[37];
 static int		 dirty;	/* written since the last aq_sync() */
 static pid_t		 lpid = -1;	/* the launcher */
 static int		 lsock = -1;	/* its socket; -1: none */
+static int		 ssock[MAX_SLOTS];	/* each slot's, for RUN; -1 */
 static volatile pid_t	*kids;		/* its jobs by slot, shared; 0: none */
 static int		 devnull = -1;	/* the launcher's, for jobs' stdin */
 
@@ -551,27 +553,36 @@ say(struct slot *s, const char *fmt, ...)
 
 /*
  * Messages between the worker and its launcher.  A slot runs one job and
- * may have one more waiting in the launcher (L_RUN with after set), which
- * the launcher starts the moment it reaps the first: so the next job of a
- * slot starts without waiting for the worker.  The worker can take that
- * one back (L_DROP) until it starts; the answer (L_DROPPED, err 0: taken
- * back; ESRCH: it started, its slot's L_ENDED or L_FAILED came first)
- * keeps both sides agreed on what runs.
+ * may have one more waiting in the launcher, which the launcher starts the
+ * moment it reaps the first: so the next job of a slot starts without
+ * waiting for the worker.  The worker can take that one back (L_DROP)
+ * until it starts; the answer (L_DROPPED, err 0: taken back; ESRCH: it
+ * started, its slot's L_ENDED or L_FAILED came first) keeps both sides
+ * agreed on what runs.
+ *
+ * Each slot has a socket of its own for its L_RUN requests, given to the
+ * launcher once (L_SLOT, the socket passed along) on the main socket,
+ * which carries everything else.  Only the slot's thread reads it, when
+ * it has no job or its job has just been reaped: a job claimed ahead
+ * waits there without waking anyone, so the launcher wakes once a job
+ * (its end) rather than twice.  On a machine whose processors sleep when
+ * idle, a wake-up costs far more than the few system calls it carries.
  */
-enum { L_RUN = 1, L_KILL, L_DROP, L_FAILED, L_ENDED, L_DROPPED };
+enum { L_RUN = 1, L_KILL, L_DROP, L_FAILED, L_ENDED, L_DROPPED, L_SLOT };
 enum { W_SETUP = 1, W_CHDIR, W_EXEC };	/* what failed, in L_FAILED */
 
 /*
  * Worker to launcher.  L_RUN is followed by len bytes: the program's
  * path, the directory ("" for none), argc arguments and envc variables,
  * each NUL-terminated; the job's output pipe goes along (SCM_RIGHTS).
- * L_KILL and L_DROP name the job, so that neither reaches another one.
+ * L_SLOT carries the slot's socket the same way.  L_KILL and L_DROP name
+ * the job, so that neither reaches another one.
  */
 struct lreq {
 	uint32_t	 op;
 	int32_t		 slot;
 	int32_t		 sig;		/* L_KILL */
-	uint32_t	 after;		/* L_RUN: once the slot's job ends */
+	uint32_t	 pad;
 	uint64_t	 id;		/* the job */
 	uint32_t	 len, argc, envc;
 };
@@ -590,7 +601,7 @@ struct lmsg {
 					 * started; 0: none */
 };
 
-/* A slot's next job, waiting in the launcher for the slot to free. */
+/* A job to start, as read from its slot's socket. */
 struct lnext {
 	struct lreq	 rq;		/* rq.op 0: none */
 	char		*buf;
@@ -732,7 +743,13 @@ recv_full(int sock, void *buf, size_t n, int *fdp)
 static struct lmsg	*lq;
 static size_t		 lqn, lqcap;
 static uint64_t		 kid_ids[MAX_SLOTS];	/* the job each kid runs */
-static struct lnext	 lnext[MAX_SLOTS];
+/*
+ * A signal for a job not started yet: L_KILL comes on the main socket,
+ * and may overtake the job's L_RUN in its slot's.  The job gets it as
+ * it starts; any other start in the slot forgets it.
+ */
+static uint64_t		 kill_ids[MAX_SLOTS];
+static int		 kill_sigs[MAX_SLOTS];
 
 static void
 lqueue(int sock, const struct lmsg *m)
@@ -866,34 +883,83 @@ failed:
 	return -1;
 }
 
-/* Forget the next job of slot i, unstarted. */
-static void
-lnext_drop(int i)
-{
-	if (lnext[i].out != -1)
-		close(lnext[i].out);
-	free(lnext[i].buf);
-	memset(&lnext[i], 0, sizeof(lnext[i]));
-	lnext[i].out = -1;
-}
-
 /*
  * The launcher's state, shared by its threads under lmu: the main thread
- * reads the worker's requests; each slot has a thread of its own that
- * waits for the slot's job, tells how it ended and starts the next.
- * While a thread starts a job it waits, without lmu, until the job has
- * exec'd: the other slots go on meanwhile.  kids[i] is -1 while slot i's
- * job is being started.
+ * reads the worker's requests but L_RUN; each slot has a thread of its
+ * own that reads the slot's socket, starts its jobs, waits for each and
+ * tells how it ended.  While a thread starts a job it waits, without lmu,
+ * until the job has exec'd: the other slots go on meanwhile.  kids[i] is
+ * -1 while slot i's job is being started.
  */
 #define SLOT_STACK	(64 * 1024)	/* a slot thread's job's, to exec */
 static pthread_mutex_t	 lmu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t	 kidcv[MAX_SLOTS];	/* kids[i] started */
 static char		 slot_up[MAX_SLOTS];	/* its thread runs */
 static int		 nkids;		/* jobs started, not yet reaped */
 static int		 nstarting;	/* jobs being started */
 static int		 lsock_l = -1;	/* the launcher's end of the socket */
 static int		 lwake = -1;	/* eventfd: a slot thread to the main */
 static int		 leof;		/* the worker is gone */
+static int		 ssock_l[MAX_SLOTS];	/* each slot's; -1: none yet */
+
+/*
+ * Take slot i's next job from its socket (lmu held).  The worker sends a
+ * request whole before it sends anything else, so the rest of one begun
+ * is never long in coming.  Returns 1 with the job in *nx (the caller
+ * owns nx->buf and nx->out), 0 if there is none now, -1 if the worker
+ * closed the socket.
+ */
+static int
+next_run(int i, struct lnext *nx)
+{
+	struct pollfd p;
+
+	if (ssock_l[i] == -1)
+		return -1;
+	p.fd = ssock_l[i];
+	p.events = POLLIN;
+	if (poll(&p, 1, 0) <= 0)
+		return 0;
+	/* The worker is gone: what it left unstarted stays so. */
+	if (p.revents & POLLHUP)
+		return -1;
+	memset(nx, 0, sizeof(*nx));
+	if (recv_full(ssock_l[i], &nx->rq, sizeof(nx->rq), &nx->out) == 0) {
+		if (nx->rq.op != L_RUN || nx->rq.slot != i)
+			_exit(70);	/* not our worker */
+		if ((nx->buf = malloc(nx->rq.len + 1)) != NULL &&
+		    recv_full(ssock_l[i], nx->buf, nx->rq.len, NULL) == 0)
+			return 1;
+	}
+	/* Cut short: the worker is gone. */
+	if (nx->out != -1)
+		close(nx->out);
+	free(nx->buf);
+	memset(nx, 0, sizeof(*nx));
+	nx->out = -1;
+	return -1;
+}
+
+/*
+ * Take job id back from slot i's socket (lmu held), if it waits there
+ * unstarted: it can only be first, as the slot's thread starts each job
+ * it reads.  A peek, without the passed descriptor, leaves any other job
+ * where it is.  Returns whether it was taken.
+ */
+static int
+drop_run(int i, uint64_t id)
+{
+	struct lnext nx;
+	struct lreq rq;
+
+	if (ssock_l[i] == -1 || recv(ssock_l[i], &rq, sizeof(rq),
+	    MSG_PEEK | MSG_DONTWAIT) != (ssize_t)sizeof(rq) ||
+	    rq.op != L_RUN || rq.id != id || next_run(i, &nx) != 1)
+		return 0;
+	if (nx.out != -1)
+		close(nx.out);
+	free(nx.buf);
+	return 1;
+}
 
 /* Tell the main thread (lmu held): messages to flush, or all done. */
 static void
@@ -930,7 +996,9 @@ start_kid(const struct lreq *rq, char *buf, int out, struct lmsg *m,
 	kids[i] = pid;
 	kid_ids[i] = rq->id;
 	nkids++;
-	pthread_cond_signal(&kidcv[i]);
+	if (kill_sigs[i] != 0 && kill_ids[i] == rq->id)
+		(void)kill(-pid, kill_sigs[i]);
+	kill_sigs[i] = 0;
 	/* The worker went while it started: it stops as the others did. */
 	if (leof)
 		(void)kill(-pid, SIGTERM);
@@ -938,13 +1006,15 @@ start_kid(const struct lreq *rq, char *buf, int out, struct lmsg *m,
 }
 
 /*
- * Slot i's thread: it sleeps in waitid(2) for the slot's job, as a shell
- * waiting for its child does (rather than in poll(2) on a signal, which
- * wakes a process wherever it ran last, where it may wait behind another
- * job for the whole of that job's run while the freed processor idles).
+ * Slot i's thread.  Without a job, it sleeps in poll(2) on the slot's
+ * socket.  With one, it sleeps in waitid(2) for it, as a shell waiting
+ * for its child does (rather than in poll(2) on a signal, which wakes a
+ * process wherever it ran last, where it may wait behind another job for
+ * the whole of that job's run while the freed processor idles), and
+ * starts the job waiting in the socket, if any, before it tells the end.
  * It looks without reaping (WNOWAIT) and reaps under lmu, so that the
  * main thread signals a job's group only while the job is an unreaped
- * child.
+ * child.  It leaves when the worker is gone and its job reaped.
  */
 static void *
 slot_thread(void *arg)
@@ -953,15 +1023,34 @@ slot_thread(void *arg)
 	struct rusage ru;
 	struct lmsg m, nextfail;
 	struct lnext nx;
+	struct pollfd p;
 	siginfo_t si;
 	aq_time now;
 	pid_t pid;
-	int i = (int)(intptr_t)arg, st;
+	int i = (int)(intptr_t)arg, st, r;
 
 	pthread_mutex_lock(&lmu);
 	for (;;) {
-		while (kids[i] <= 0)
-			pthread_cond_wait(&kidcv[i], &lmu);
+		if (kids[i] <= 0) {
+			if (leof)
+				break;
+			if ((r = next_run(i, &nx)) == -1)
+				break;
+			if (r == 0) {
+				p.fd = ssock_l[i];
+				p.events = POLLIN;
+				pthread_mutex_unlock(&lmu);
+				(void)poll(&p, 1, -1);
+				pthread_mutex_lock(&lmu);
+				continue;
+			}
+			if (start_kid(&nx.rq, nx.buf, nx.out, &m, stack,
+			    sizeof(stack)) == -1)
+				lqueue(lsock_l, &m);
+			free(nx.buf);
+			poke_main();
+			continue;
+		}
 		pid = kids[i];
 		pthread_mutex_unlock(&lmu);
 		memset(&si, 0, sizeof(si));
@@ -981,10 +1070,7 @@ slot_thread(void *arg)
 		/* The slot's next job first: it waits. */
 		nextfail.op = 0;
 		now = 0;
-		if (lnext[i].rq.op != 0) {
-			nx = lnext[i];
-			memset(&lnext[i], 0, sizeof(lnext[i]));
-			lnext[i].out = -1;
+		if (next_run(i, &nx) == 1) {
 			now = aq_now();
 			(void)start_kid(&nx.rq, nx.buf, nx.out, &nextfail,
 			    stack, sizeof(stack));
@@ -1011,10 +1097,11 @@ slot_thread(void *arg)
 			lqueue(lsock_l, &nextfail);
 		poke_main();
 	}
+	pthread_mutex_unlock(&lmu);
 	return NULL;
 }
 
-/* Slot i's thread, started the first time the slot has a job (lmu held). */
+/* Slot i's thread, started when the slot's socket comes (lmu held). */
 static void
 slot_thread_start(int i)
 {
@@ -1023,7 +1110,6 @@ slot_thread_start(int i)
 
 	if (slot_up[i])
 		return;
-	pthread_cond_init(&kidcv[i], NULL);
 	if (pthread_attr_init(&a) != 0 ||
 	    pthread_attr_setstacksize(&a, SLOT_STACK + 64 * 1024) != 0 ||
 	    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED) != 0 ||
@@ -1031,18 +1117,6 @@ slot_thread_start(int i)
 		_exit(70);
 	pthread_attr_destroy(&a);
 	slot_up[i] = 1;
-}
-
-/* Start one job from the main thread (lmu held); on failure, tell. */
-static void
-launch(const struct lreq *rq, char *buf, int out)
-{
-	static char stack[SLOT_STACK] __attribute__((aligned(16)));
-	struct lmsg m;
-
-	slot_thread_start(rq->slot);
-	if (start_kid(rq, buf, out, &m, stack, sizeof(stack)) == -1)
-		lqueue(lsock_l, &m);
 }
 
 /*
@@ -1059,7 +1133,6 @@ worker_gone(int64_t grace_us)
 	for (i = 0; i < MAX_SLOTS; i++) {
 		if (kids[i] > 0)
 			(void)kill(-kids[i], SIGTERM);
-		lnext_drop(i);
 	}
 	return aq_now() + grace_us;
 }
@@ -1080,7 +1153,6 @@ launcher(int sock, int64_t grace_us)
 	aq_time kill_at = 0, now;
 	uint64_t ev;
 	int i, out, killed = 0;
-	char *buf;
 
 	setproctitle("launcher");
 	/* Keep the socket, drop whatever else the worker had open. */
@@ -1107,7 +1179,7 @@ launcher(int sock, int64_t grace_us)
 	if ((lq = calloc(lqcap, sizeof(*lq))) == NULL)
 		_exit(70);
 	for (i = 0; i < MAX_SLOTS; i++)
-		lnext[i].out = -1;
+		ssock_l[i] = -1;
 	for (;;) {
 		int ms = -1;
 
@@ -1146,22 +1218,15 @@ launcher(int sock, int64_t grace_us)
 					close(out);
 				_exit(70);	/* not our worker */
 			}
-			buf = NULL;
-			if (rq.op == L_RUN && ((buf = malloc(rq.len + 1)) ==
-			    NULL || recv_full(sock, buf, rq.len, NULL) == -1)) {
-				free(buf);
-				if (out != -1)
-					close(out);
-				pthread_mutex_lock(&lmu);
-				kill_at = worker_gone(grace_us);
-				pthread_mutex_unlock(&lmu);
-				continue;
-			}
 			pthread_mutex_lock(&lmu);
 			if (rq.op == L_KILL) {
 				if (kids[rq.slot] > 0 &&
 				    kid_ids[rq.slot] == rq.id)
 					(void)kill(-kids[rq.slot], rq.sig);
+				else {
+					kill_ids[rq.slot] = rq.id;
+					kill_sigs[rq.slot] = rq.sig;
+				}
 				if (out != -1)
 					close(out);
 			} else if (rq.op == L_DROP) {
@@ -1170,33 +1235,18 @@ launcher(int sock, int64_t grace_us)
 				m.slot = rq.slot;
 				m.id = rq.id;
 				m.err = ESRCH;
-				if (lnext[rq.slot].rq.op != 0 &&
-				    lnext[rq.slot].rq.id == rq.id) {
-					lnext_drop(rq.slot);
+				if (drop_run(rq.slot, rq.id))
 					m.err = 0;
-				}
 				lqueue(sock, &m);
 				if (out != -1)
 					close(out);
-			} else if (rq.op == L_RUN) {
-				/* Its slot busy: it waits for the end. */
-				if (rq.after && kids[rq.slot] != 0 &&
-				    lnext[rq.slot].rq.op == 0) {
-					lnext[rq.slot].rq = rq;
-					lnext[rq.slot].buf = buf;
-					lnext[rq.slot].out = out;
-					buf = NULL;
-				} else if (kids[rq.slot] != 0) {
-					/* One job a slot: not our worker. */
-					if (out != -1)
-						close(out);
-					_exit(70);
-				} else
-					launch(&rq, buf, out);
+			} else if (rq.op == L_SLOT && out != -1 &&
+			    ssock_l[rq.slot] == -1) {
+				ssock_l[rq.slot] = out;
+				slot_thread_start(rq.slot);
 			} else
 				_exit(70);
 			pthread_mutex_unlock(&lmu);
-			free(buf);
 		}
 		pthread_mutex_lock(&lmu);
 		if (!leof && lqn > 0)
@@ -1238,12 +1288,14 @@ launcher_start(void)
 	close(sv[1]);
 	lsock = sv[0];
 	(void)fcntl(lsock, F_SETFL, O_NONBLOCK);
+	for (i = 0; i < MAX_SLOTS; i++)
+		ssock[i] = -1;
 	return 0;
 }
 
 /* Send a request whole, waiting for room as long as it takes. */
 static int
-send_full(const struct iovec *iov0, int iovcnt, int fd)
+send_full(int sock, const struct iovec *iov0, int iovcnt, int fd)
 {
 	union {
 		struct cmsghdr	hdr;
@@ -1269,11 +1321,11 @@ send_full(const struct iovec *iov0, int iovcnt, int fd)
 			cm.hdr.cmsg_len = CMSG_LEN(sizeof(int));
 			memcpy(CMSG_DATA(&cm.hdr), &fd, sizeof(int));
 		}
-		r = sendmsg(lsock, &mh, MSG_NOSIGNAL);
+		r = sendmsg(sock, &mh, MSG_NOSIGNAL);
 		if (r == -1 && errno == EINTR)
 			continue;
 		if (r == -1 && errno == EAGAIN) {
-			p.fd = lsock;
+			p.fd = sock;
 			p.events = POLLOUT;
 			(void)poll(&p, 1, 1000);
 			continue;
@@ -1310,7 +1362,7 @@ kill_slot(int i, int sig)
 	iov.iov_base = &rq;
 	iov.iov_len = sizeof(rq);
 	if (lsock != -1)
-		(void)send_full(&iov, 1, -1);
+		(void)send_full(lsock, &iov, 1, -1);
 }
 
 /* Ask the launcher for slot i's job claimed ahead back: L_DROPPED says. */
@@ -1328,16 +1380,46 @@ drop_ahead(int i)
 	iov.iov_len = sizeof(rq);
 	ahead[i].dropping = 1;
 	if (lsock != -1)
-		(void)send_full(&iov, 1, -1);
+		(void)send_full(lsock, &iov, 1, -1);
 }
 
 /*
- * Ask the launcher to run the job of slot i (after: once the slot's job
- * ends): the strings go in one buffer after the header.  Returns 0, or
- * an errno.
+ * Give slot i a socket of its own for its RUN requests, read by the
+ * slot's thread in the launcher only when it has a job to start: a job
+ * claimed ahead wakes nobody.  Returns 0 or an errno.
  */
 static int
-run_slot(int i, int after, const char *path, const struct aq_job *j,
+slot_socket(int i)
+{
+	struct lreq rq;
+	struct iovec iov;
+	int sv[2], e = 0;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1)
+		return errno;
+	memset(&rq, 0, sizeof(rq));
+	rq.op = L_SLOT;
+	rq.slot = i;
+	iov.iov_base = &rq;
+	iov.iov_len = sizeof(rq);
+	if (send_full(lsock, &iov, 1, sv[1]) == -1) {
+		e = errno;
+		close(sv[0]);
+	} else {
+		ssock[i] = sv[0];
+		(void)fcntl(ssock[i], F_SETFL, O_NONBLOCK);
+	}
+	close(sv[1]);
+	return e;
+}
+
+/*
+ * Ask the launcher to run the job of slot i, at once or when the slot's
+ * job ends: the strings go in one buffer after the header.  Returns 0,
+ * or an errno.
+ */
+static int
+run_slot(int i, const char *path, const struct aq_job *j,
     char **env, int out)
 {
 	struct lreq rq;
@@ -1374,15 +1456,18 @@ run_slot(int i, int after, const char *path, const struct aq_job *j,
 #undef PUT
 	rq.op = L_RUN;
 	rq.slot = i;
-	rq.after = (uint32_t)after;
 	rq.id = j->id;
 	rq.len = (uint32_t)len;
 	iov[0].iov_base = &rq;
 	iov[0].iov_len = sizeof(rq);
 	iov[1].iov_base = buf;
 	iov[1].iov_len = len;
-	if (lsock == -1 || send_full(iov, 2, out) == -1)
-		e = lsock == -1 ? EPIPE : errno;
+	if (lsock == -1)
+		e = EPIPE;
+	else if (ssock[i] == -1 && (e = slot_socket(i)) != 0)
+		;
+	else if (send_full(ssock[i], iov, 2, out) == -1)
+		e = errno;
 	free(buf);
 	return e;
 }
@@ -1445,7 +1530,7 @@ start(struct slot *s, int i, struct aq_job *j)
 		logmsg(0, "job %llu: cannot make a pipe: %s",
 		    (unsigned long long)j->id, strerror(errno));
 		status = 126;
-	} else if ((e = run_slot(i, s->ahead, path, j, env, p[1])) != 0) {
+	} else if ((e = run_slot(i, path, j, env, p[1])) != 0) {
 		/* Not the job's fault: it goes back to the queue. */
 		logmsg(0, "job %llu: cannot reach the launcher: %s",
 		    (unsigned long long)j->id, strerror(e));
@@ -1749,6 +1834,11 @@ launcher_died(void)
 
 	close(lsock);
 	lsock = -1;
+	for (i = 0; i < MAX_SLOTS; i++)
+		if (ssock[i] != -1) {
+			close(ssock[i]);
+			ssock[i] = -1;
+		}
 	while (waitpid(lpid, &st, 0) == -1 && errno == EINTR)
 		;
 	for (i = 0; i < nslots; i++) {
