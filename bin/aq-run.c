@@ -157,6 +157,7 @@ struct slot {
 	aq_time		 lastran;	/* how long the slot's last job ran */
 	int		 ahead;		/* in ahead[]: not started yet */
 	int		 dropping;	/* ahead, and asked back (L_DROP) */
+	int		 unsent;	/* never reached the launcher */
 };
 
 /*
@@ -197,6 +198,9 @@ static int		 lsock = -1;	/* its socket; -1: none */
 static int		 ssock[MAX_SLOTS];	/* each slot's, for RUN; -1 */
 static volatile pid_t	*kids;		/* its jobs by slot, shared; 0: none */
 static int		 devnull = -1;	/* the launcher's, for jobs' stdin */
+static struct rlimit	 nofile;	/* as aq-run found it, for jobs */
+static int		 nofile_raised;	/* aq-run raised its own */
+static aq_time		 hold_until;	/* no claim before, after a failure */
 
 /* ---- logging ---- */
 
@@ -637,6 +641,9 @@ job_child(void *arg)
 	 */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 ||
 	    getppid() != l->launcher)
+		goto fail;
+	/* The limit aq-run raised for itself: a job gets it as it was. */
+	if (nofile_raised && setrlimit(RLIMIT_NOFILE, &nofile) == -1)
 		goto fail;
 	if (sigprocmask(SIG_SETMASK, &none, NULL) == -1 || setsid() == -1 ||
 	    dup2(devnull, 0) == -1 ||
@@ -1256,6 +1263,26 @@ launcher(int sock, int64_t grace_us)
 }
 
 /*
+ * Each slot may hold, in the worker, two jobs' pipes and output files and
+ * its socket to the launcher: raise the soft limit on descriptors to
+ * that, as far as the hard limit allows.  Jobs get the limit as it was,
+ * so that one using select(2) is not handed descriptors it cannot take.
+ */
+static void
+raise_nofile(void)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)nslots * 5 + 64;
+
+	if (getrlimit(RLIMIT_NOFILE, &nofile) == -1 || nofile.rlim_cur >= want)
+		return;
+	rl = nofile;
+	rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+		nofile_raised = 1;
+}
+
+/*
  * Fork the launcher.  The first one is made before the environment is
  * opened, so that it is small; one made later, after the first died, has
  * the worker's mappings but never touches them.
@@ -1526,15 +1553,18 @@ start(struct slot *s, int i, struct aq_job *j)
 		say(s, "aq-run: cannot build the environment: %s",
 		    strerror(ENOMEM));
 		status = 126;
-	} else if (pipe2(p, O_CLOEXEC) == -1) {
-		logmsg(0, "job %llu: cannot make a pipe: %s",
-		    (unsigned long long)j->id, strerror(errno));
-		status = 126;
-	} else if ((e = run_slot(i, path, j, env, p[1])) != 0) {
-		/* Not the job's fault: it goes back to the queue. */
-		logmsg(0, "job %llu: cannot reach the launcher: %s",
-		    (unsigned long long)j->id, strerror(e));
-		s->stopped = 1;
+	} else if (pipe2(p, O_CLOEXEC) == -1 ||
+	    (e = run_slot(i, path, j, env, p[1])) != 0) {
+		/*
+		 * Not the job's fault, and it did not start: it goes back
+		 * to the queue as it was, and this worker claims nothing
+		 * for a second (out of descriptors, say).
+		 */
+		logmsg(0, "job %llu: cannot %s: %s; given back",
+		    (unsigned long long)j->id, p[0] == -1 ? "make a pipe" :
+		    "reach the launcher", strerror(p[0] == -1 ? errno : e));
+		s->stopped = s->unsent = 1;
+		hold_until = aq_now() + AQ_SEC;
 		status = 126;
 	} else
 		s->pid = 0;	/* until the launcher says STARTED */
@@ -1635,7 +1665,7 @@ struct ended {
 	struct aq_job	*job;
 	struct aq_result r;
 	int		 stopped, timedout, cancelled;
-	int		 unrun;		/* claimed ahead, given back */
+	int		 unrun;		/* given back unstarted */
 	aq_time		 ran;		/* run time, for the log */
 };
 static struct ended	*ends;
@@ -1680,7 +1710,7 @@ finish(struct slot *s, int status, const struct rusage *ru)
 	e->stopped = s->stopped;
 	e->timedout = s->timedout;
 	e->cancelled = s->cancelled;
-	e->unrun = s->ahead && s->stopped;
+	e->unrun = (s->ahead && s->stopped) || s->unsent;
 	if (e->unrun)
 		started--;	/* given back: -n counts it no more */
 	r->ended = aq_now();
@@ -1789,6 +1819,13 @@ record_ends(const struct aq_claim_opts *o, struct aq_job **jobp, aq_time *due)
 	}
 	nends = 0;
 	return rc;
+}
+
+/* Whether claims wait, after a job could not be handed over. */
+static int
+held(void)
+{
+	return hold_until != 0 && aq_now() < hold_until;
 }
 
 /* The earlier of two times, 0 meaning none. */
@@ -2237,6 +2274,7 @@ main(int argc, char *argv[])
 	    (sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) == -1)
 		err(70, "cannot take signals");
 
+	raise_nofile();
 	/* Before the open: the launcher stays small. */
 	if (launcher_start() == -1)
 		err(75, "cannot start the launcher");
@@ -2314,7 +2352,8 @@ main(int argc, char *argv[])
 		int synced = 0;
 
 		/* Claim while there is room and a reason to. */
-		if (!stopping && want && (count == 0 || started < count)) {
+		if (!stopping && want && (count == 0 || started < count) &&
+		    !held()) {
 			char buf[4096];
 
 			/* Dead workers' jobs come first: look once a second. */
@@ -2332,7 +2371,7 @@ main(int argc, char *argv[])
 				agents[i].dry = 0;
 			next_due = 0;
 			for (i = 0; i < nslots && nbusy < nslots &&
-			    (count == 0 || started < count); i++) {
+			    (count == 0 || started < count) && !held(); i++) {
 				struct agent *a = &agents[slots[i].agent];
 				struct aq_job *j;
 
@@ -2356,7 +2395,7 @@ main(int argc, char *argv[])
 			/* The next job of each slot whose jobs are short. */
 			now = aq_now();
 			for (i = 0; i < nslots &&
-			    (count == 0 || started < count); i++) {
+			    (count == 0 || started < count) && !held(); i++) {
 				struct agent *a = &agents[slots[i].agent];
 				struct aq_job *j;
 
@@ -2421,6 +2460,8 @@ main(int argc, char *argv[])
 			if (!stopping)
 				until = earliest(earliest(until, next_due),
 				    next_purge);
+			if (want && hold_until > now)
+				until = earliest(until, hold_until);
 			/* Running jobs: a look for cancels once a second. */
 			if (nbusy > 0)
 				until = earliest(until, next_cancels);

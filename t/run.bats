@@ -208,6 +208,41 @@ load worker
 	assert_json '.queues.default.ok' 9
 }
 
+@test "a worker raises its own descriptor limit for its slots; its jobs get the limit it was given" {
+	local k
+	for k in $(seq 1 100); do
+		put_ok "$k" -c 'ulimit -n >"lim.$AQ_JOB_ID"; sleep 0.3'
+	done
+	# 100 slots need some 300 descriptors; 128 is all it is given
+	run bash -c 'ulimit -S -n 128 && exec timeout 60 aq-run --drain -j 100'
+	assert_success
+	refute_output --partial 'given back'
+	run aq-status --json
+	assert_json '.queues.default.ok' 100
+	for k in $(seq 1 100); do
+		[ "$(cat "lim.$k")" = 128 ]
+	done
+}
+
+@test "out of descriptors, a job is given back unstarted: it runs later, not failed, lost or interrupted" {
+	local k
+	for k in $(seq 1 100); do
+		put_ok "$k" -c 'sleep 0.2'
+	done
+	# a hard limit of 128: the worker cannot have a socket for each slot
+	run bash -c 'ulimit -n 128 && exec timeout 120 aq-run --drain -j 100'
+	assert_success
+	assert_output --partial 'cannot reach the launcher: Too many open files; given back'
+	run aq-status --json
+	assert_json '.queues.default.ok' 100
+	run aq-status -S --json
+	assert_json '.started' 100
+	assert_json '.interrupted' 0
+	for k in $(seq 1 100); do
+		job_is "$k" .attempt 1
+	done
+}
+
 @test "-n runs that many jobs, then exits 0; the rest stay pending" {
 	local k
 	for k in 1 2 3 4 5; do put_ok "$k" true; done
