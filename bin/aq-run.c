@@ -158,6 +158,7 @@ struct slot {
 	int		 ahead;		/* in ahead[]: not started yet */
 	int		 dropping;	/* ahead, and asked back (L_DROP) */
 	int		 unsent;	/* never reached the launcher */
+	int		 noahead;	/* its job claimed ahead was too big */
 };
 
 /*
@@ -168,6 +169,16 @@ struct slot {
  * that an idle worker elsewhere is not kept from it for long.
  */
 #define AHEAD_HOLD	(AQ_SEC / 100)
+
+/*
+ * A job claimed ahead waits whole in its slot's socket, which the
+ * launcher reads only once the slot's job ends: a bigger request (a huge
+ * environment, say) would fill the socket and block the worker for that
+ * job's whole run.  Such a job is given back at once, and the slot
+ * claims none ahead until a job of a smaller request starts.  A socket holds at least
+ * twice this (net.core.wmem_default is 208 KiB on Linux).
+ */
+#define AHEAD_MSG_MAX	(64 * 1024)
 
 /*
  * A job's output pipe is left out of the poll for the job's first
@@ -1442,12 +1453,14 @@ slot_socket(int i)
 
 /*
  * Ask the launcher to run the job of slot i, at once or when the slot's
- * job ends: the strings go in one buffer after the header.  Returns 0,
- * or an errno.
+ * job ends (early): the strings go in one buffer after the header.
+ * Returns 0, or an errno: EMSGSIZE for a job ahead too big to wait whole
+ * in the slot's socket, which nobody reads until the slot's job ends.
+ * The request's size goes in *sizep.
  */
 static int
-run_slot(int i, const char *path, const struct aq_job *j,
-    char **env, int out)
+run_slot(int i, int early, const char *path, const struct aq_job *j,
+    char **env, int out, size_t *sizep)
 {
 	struct lreq rq;
 	struct iovec iov[2];
@@ -1466,6 +1479,9 @@ run_slot(int i, const char *path, const struct aq_job *j,
 	rq.envc = (uint32_t)k;
 	if (len > UINT32_MAX / 2)
 		return E2BIG;
+	*sizep = sizeof(rq) + len;
+	if (early && *sizep > AHEAD_MSG_MAX)
+		return EMSGSIZE;
 	if ((buf = malloc(len)) == NULL)
 		return ENOMEM;
 #define PUT(str) do {						\
@@ -1524,6 +1540,7 @@ start(struct slot *s, int i, struct aq_job *j)
 	char path[PATH_MAX + 1], envbuf[PATH_MAX + 512];
 	char **env = NULL;
 	int p[2] = { -1, -1 }, e, status, k;
+	size_t size = 0;
 	aq_time lastran;
 
 	k = s->agent;
@@ -1554,20 +1571,30 @@ start(struct slot *s, int i, struct aq_job *j)
 		    strerror(ENOMEM));
 		status = 126;
 	} else if (pipe2(p, O_CLOEXEC) == -1 ||
-	    (e = run_slot(i, path, j, env, p[1])) != 0) {
+	    (e = run_slot(i, s->ahead, path, j, env, p[1], &size)) != 0) {
 		/*
 		 * Not the job's fault, and it did not start: it goes back
-		 * to the queue as it was, and this worker claims nothing
-		 * for a second (out of descriptors, say).
+		 * to the queue as it was.  Too big to wait ahead, it waits
+		 * there for a free slot; otherwise (out of descriptors,
+		 * say) this worker claims nothing for a second.
 		 */
-		logmsg(0, "job %llu: cannot %s: %s; given back",
-		    (unsigned long long)j->id, p[0] == -1 ? "make a pipe" :
-		    "reach the launcher", strerror(p[0] == -1 ? errno : e));
 		s->stopped = s->unsent = 1;
-		hold_until = aq_now() + AQ_SEC;
 		status = 126;
-	} else
+		if (e == EMSGSIZE)
+			slots[i].noahead = 1;
+		else {
+			logmsg(0, "job %llu: cannot %s: %s; given back",
+			    (unsigned long long)j->id, p[0] == -1 ?
+			    "make a pipe" : "reach the launcher",
+			    strerror(p[0] == -1 ? errno : e));
+			hold_until = aq_now() + AQ_SEC;
+		}
+	} else {
 		s->pid = 0;	/* until the launcher says STARTED */
+		/* Its like would be too big to claim ahead: likely next. */
+		if (!s->ahead)
+			s->noahead = size > AHEAD_MSG_MAX;
+	}
 	free(env);
 	if (p[1] != -1)
 		close(p[1]);
@@ -2401,6 +2428,7 @@ main(int argc, char *argv[])
 
 				if (slots[i].job == NULL ||
 				    ahead[i].job != NULL || a->dry ||
+				    slots[i].noahead ||
 				    slots[i].lastran >= AHEAD_HOLD ||
 				    now - slots[i].began >= AHEAD_HOLD)
 					continue;

@@ -275,6 +275,29 @@ load worker
 	assert_json '.interrupted' 0
 }
 
+@test "a job too big to wait in the launcher is given back at once rather than held ahead" {
+	local x
+	put_ok 1 true
+	put_ok 2 -c "for i in \$(seq 600); do [ -e go ] && exit; sleep 0.05; done # $(tag a)"
+	# some 300 KB of environment: more than a slot's socket holds
+	x=$(head -c 100000 /dev/zero | tr '\0' x)
+	B1=$x B2=$x B3=$x put_ok 3 true
+	start_worker --drain -j 1
+	wait_for 10 job_active 2
+	# given back while job 2 runs: the worker is not stuck sending it
+	wait_for 10 job_pending 3
+	job_is 2 .state '"active"'
+	job_is 3 .attempt 0
+	touch go
+	wait_exit "$wpid" 30
+	[ "$wstatus" -eq 0 ]
+	job_is 3 .outcome '"ok"'
+	job_is 3 .attempt 1
+	run aq-status -S --json
+	assert_json '.started' 3
+	assert_json '.interrupted' 0
+}
+
 @test "only the queues given are served" {
 	put_ok 1 -q a true
 	put_ok 2 -q b true
