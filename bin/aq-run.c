@@ -175,10 +175,12 @@ struct slot {
  * launcher reads only once the slot's job ends: a bigger request (a huge
  * environment, say) would fill the socket and block the worker for that
  * job's whole run.  Such a job is given back at once, and the slot
- * claims none ahead until a job of a smaller request starts.  A socket holds at least
- * twice this (net.core.wmem_default is 208 KiB on Linux).
+ * claims none ahead until a job of a smaller request starts.  The limit
+ * is a quarter of the socket's send buffer (net.core.wmem_default, 208
+ * KiB unless set otherwise), 64 KiB at most.
  */
 #define AHEAD_MSG_MAX	(64 * 1024)
+static size_t		 ahead_max = AHEAD_MSG_MAX;
 
 /*
  * A job's output pipe is left out of the poll for the job's first
@@ -572,8 +574,8 @@ say(struct slot *s, const char *fmt, ...)
  * moment it reaps the first: so the next job of a slot starts without
  * waiting for the worker.  The worker can take that one back (L_DROP)
  * until it starts; the answer (L_DROPPED, err 0: taken back; ESRCH: it
- * started, its slot's L_ENDED or L_FAILED came first) keeps both sides
- * agreed on what runs.
+ * started or is starting, as its slot's L_ENDED or L_FAILED says) keeps
+ * both sides agreed on what runs.
  *
  * Each slot has a socket of its own for its L_RUN requests, given to the
  * launcher once (L_SLOT, the socket passed along) on the main socket,
@@ -591,13 +593,14 @@ enum { W_SETUP = 1, W_CHDIR, W_EXEC };	/* what failed, in L_FAILED */
  * path, the directory ("" for none), argc arguments and envc variables,
  * each NUL-terminated; the job's output pipe goes along (SCM_RIGHTS).
  * L_SLOT carries the slot's socket the same way.  L_KILL and L_DROP name
- * the job, so that neither reaches another one.
+ * the job (L_KILL its attempt too, as a retry may run in the same slot),
+ * so that neither reaches another one.
  */
 struct lreq {
 	uint32_t	 op;
 	int32_t		 slot;
 	int32_t		 sig;		/* L_KILL */
-	uint32_t	 pad;
+	int32_t		 attempt;	/* L_RUN, L_KILL: the job's */
 	uint64_t	 id;		/* the job */
 	uint32_t	 len, argc, envc;
 };
@@ -761,12 +764,14 @@ recv_full(int sock, void *buf, size_t n, int *fdp)
 static struct lmsg	*lq;
 static size_t		 lqn, lqcap;
 static uint64_t		 kid_ids[MAX_SLOTS];	/* the job each kid runs */
+static int		 kid_atts[MAX_SLOTS];	/* in that attempt */
 /*
  * A signal for a job not started yet: L_KILL comes on the main socket,
  * and may overtake the job's L_RUN in its slot's.  The job gets it as
- * it starts; any other start in the slot forgets it.
+ * it starts, in that attempt; any other start in the slot forgets it.
  */
 static uint64_t		 kill_ids[MAX_SLOTS];
+static int		 kill_atts[MAX_SLOTS];
 static int		 kill_sigs[MAX_SLOTS];
 
 static void
@@ -918,21 +923,27 @@ static int		 lsock_l = -1;	/* the launcher's end of the socket */
 static int		 lwake = -1;	/* eventfd: a slot thread to the main */
 static int		 leof;		/* the worker is gone */
 static int		 ssock_l[MAX_SLOTS];	/* each slot's; -1: none yet */
+static char		 sreading[MAX_SLOTS];	/* its thread reads a job */
 
 /*
  * Take slot i's next job from its socket (lmu held).  The worker sends a
  * request whole before it sends anything else, so the rest of one begun
- * is never long in coming.  Returns 1 with the job in *nx (the caller
- * owns nx->buf and nx->out), 0 if there is none now, -1 if the worker
- * closed the socket.
+ * is never long in coming; but a big one may not fit in the socket, and
+ * a worker may be stopped in the middle of it, so the slot's thread
+ * reads the rest without lmu (unlock), lest every slot wait for it.
+ * Returns 1 with the job in *nx (the caller owns nx->buf and nx->out), 0
+ * if there is none now, -1 if the worker is gone.
  */
 static int
-next_run(int i, struct lnext *nx)
+next_run(int i, struct lnext *nx, int unlock)
 {
 	struct pollfd p;
+	int r;
 
 	if (ssock_l[i] == -1)
 		return -1;
+	if (sreading[i])
+		return 0;
 	p.fd = ssock_l[i];
 	p.events = POLLIN;
 	if (poll(&p, 1, 0) <= 0)
@@ -944,8 +955,18 @@ next_run(int i, struct lnext *nx)
 	if (recv_full(ssock_l[i], &nx->rq, sizeof(nx->rq), &nx->out) == 0) {
 		if (nx->rq.op != L_RUN || nx->rq.slot != i)
 			_exit(70);	/* not our worker */
-		if ((nx->buf = malloc(nx->rq.len + 1)) != NULL &&
-		    recv_full(ssock_l[i], nx->buf, nx->rq.len, NULL) == 0)
+		if ((nx->buf = malloc(nx->rq.len + 1)) == NULL)
+			_exit(70);
+		if (unlock) {
+			sreading[i] = 1;
+			pthread_mutex_unlock(&lmu);
+		}
+		r = recv_full(ssock_l[i], nx->buf, nx->rq.len, NULL);
+		if (unlock) {
+			pthread_mutex_lock(&lmu);
+			sreading[i] = 0;
+		}
+		if (r == 0)
 			return 1;
 	}
 	/* Cut short: the worker is gone. */
@@ -971,7 +992,7 @@ drop_run(int i, uint64_t id)
 
 	if (ssock_l[i] == -1 || recv(ssock_l[i], &rq, sizeof(rq),
 	    MSG_PEEK | MSG_DONTWAIT) != (ssize_t)sizeof(rq) ||
-	    rq.op != L_RUN || rq.id != id || next_run(i, &nx) != 1)
+	    rq.op != L_RUN || rq.id != id || next_run(i, &nx, 0) != 1)
 		return 0;
 	if (nx.out != -1)
 		close(nx.out);
@@ -1009,12 +1030,15 @@ start_kid(const struct lreq *rq, char *buf, int out, struct lmsg *m,
 	nstarting--;
 	if (pid == -1) {
 		kids[i] = 0;
+		kill_sigs[i] = 0;
 		return -1;
 	}
 	kids[i] = pid;
 	kid_ids[i] = rq->id;
+	kid_atts[i] = rq->attempt;
 	nkids++;
-	if (kill_sigs[i] != 0 && kill_ids[i] == rq->id)
+	if (kill_sigs[i] != 0 && kill_ids[i] == rq->id &&
+	    kill_atts[i] == rq->attempt)
 		(void)kill(-pid, kill_sigs[i]);
 	kill_sigs[i] = 0;
 	/* The worker went while it started: it stops as the others did. */
@@ -1052,7 +1076,7 @@ slot_thread(void *arg)
 		if (kids[i] <= 0) {
 			if (leof)
 				break;
-			if ((r = next_run(i, &nx)) == -1)
+			if ((r = next_run(i, &nx, 1)) == -1)
 				break;
 			if (r == 0) {
 				p.fd = ssock_l[i];
@@ -1088,7 +1112,7 @@ slot_thread(void *arg)
 		/* The slot's next job first: it waits. */
 		nextfail.op = 0;
 		now = 0;
-		if (next_run(i, &nx) == 1) {
+		if (next_run(i, &nx, 1) == 1) {
 			now = aq_now();
 			(void)start_kid(&nx.rq, nx.buf, nx.out, &nextfail,
 			    stack, sizeof(stack));
@@ -1239,10 +1263,12 @@ launcher(int sock, int64_t grace_us)
 			pthread_mutex_lock(&lmu);
 			if (rq.op == L_KILL) {
 				if (kids[rq.slot] > 0 &&
-				    kid_ids[rq.slot] == rq.id)
+				    kid_ids[rq.slot] == rq.id &&
+				    kid_atts[rq.slot] == rq.attempt)
 					(void)kill(-kids[rq.slot], rq.sig);
 				else {
 					kill_ids[rq.slot] = rq.id;
+					kill_atts[rq.slot] = rq.attempt;
 					kill_sigs[rq.slot] = rq.sig;
 				}
 				if (out != -1)
@@ -1253,7 +1279,13 @@ launcher(int sock, int64_t grace_us)
 				m.slot = rq.slot;
 				m.id = rq.id;
 				m.err = ESRCH;
-				if (drop_run(rq.slot, rq.id))
+				/*
+				 * A free slot has told its end, with no next
+				 * job: the worker counts the one it sent ahead
+				 * as started, and it is about to be.
+				 */
+				if (kids[rq.slot] != 0 &&
+				    drop_run(rq.slot, rq.id))
 					m.err = 0;
 				lqueue(sock, &m);
 				if (out != -1)
@@ -1397,6 +1429,7 @@ kill_slot(int i, int sig)
 	rq.slot = i;
 	rq.sig = sig;
 	rq.id = slots[i].job->id;
+	rq.attempt = slots[i].job->attempt;
 	iov.iov_base = &rq;
 	iov.iov_len = sizeof(rq);
 	if (lsock != -1)
@@ -1431,10 +1464,14 @@ slot_socket(int i)
 {
 	struct lreq rq;
 	struct iovec iov;
-	int sv[2], e = 0;
+	socklen_t optlen = sizeof(int);
+	int sv[2], e = 0, sndbuf;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1)
 		return errno;
+	if (getsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, &optlen) == 0 &&
+	    sndbuf > 0 && (size_t)sndbuf / 4 < ahead_max)
+		ahead_max = (size_t)sndbuf / 4;
 	memset(&rq, 0, sizeof(rq));
 	rq.op = L_SLOT;
 	rq.slot = i;
@@ -1480,7 +1517,7 @@ run_slot(int i, int early, const char *path, const struct aq_job *j,
 	if (len > UINT32_MAX / 2)
 		return E2BIG;
 	*sizep = sizeof(rq) + len;
-	if (early && *sizep > AHEAD_MSG_MAX)
+	if (early && *sizep > ahead_max)
 		return EMSGSIZE;
 	if ((buf = malloc(len)) == NULL)
 		return ENOMEM;
@@ -1500,6 +1537,7 @@ run_slot(int i, int early, const char *path, const struct aq_job *j,
 	rq.op = L_RUN;
 	rq.slot = i;
 	rq.id = j->id;
+	rq.attempt = j->attempt;
 	rq.len = (uint32_t)len;
 	iov[0].iov_base = &rq;
 	iov[0].iov_len = sizeof(rq);
@@ -1593,7 +1631,7 @@ start(struct slot *s, int i, struct aq_job *j)
 		s->pid = 0;	/* until the launcher says STARTED */
 		/* Its like would be too big to claim ahead: likely next. */
 		if (!s->ahead)
-			s->noahead = size > AHEAD_MSG_MAX;
+			s->noahead = size > ahead_max;
 	}
 	free(env);
 	if (p[1] != -1)
