@@ -1323,6 +1323,12 @@ raise_nofile(void)
 	rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
 	if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
 		nofile_raised = 1;
+	else
+		rl = nofile;
+	if (rl.rlim_cur < want)
+		logmsg(0, "%d slots may need %llu open files, the limit is "
+		    "%llu: jobs may wait for descriptors", nslots,
+		    (unsigned long long)want, (unsigned long long)rl.rlim_cur);
 }
 
 /*

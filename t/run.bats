@@ -217,6 +217,7 @@ load worker
 	run bash -c 'ulimit -S -n 128 && exec timeout 60 aq-run --drain -j 100'
 	assert_success
 	refute_output --partial 'given back'
+	refute_output --partial 'may need'
 	run aq-status --json
 	assert_json '.queues.default.ok' 100
 	for k in $(seq 1 100); do
@@ -232,6 +233,7 @@ load worker
 	# a hard limit of 128: the worker cannot have a socket for each slot
 	run bash -c 'ulimit -n 128 && exec timeout 120 aq-run --drain -j 100'
 	assert_success
+	assert_output --partial '100 slots may need 564 open files, the limit is 128: jobs may wait for descriptors'
 	assert_output --partial 'cannot reach the launcher: Too many open files; given back'
 	run aq-status --json
 	assert_json '.queues.default.ok' 100
