@@ -94,6 +94,26 @@ load worker
 	outcomes_are 2=ok
 }
 
+@test "aq-cancel of a job its launcher has not started yet: the signal waits and stops it as it starts" {
+	local launcher
+	start_worker --grace 60s -v
+	wait_for 10 pgrep -P "$wpid" -f 'aq-run: launcher'
+	launcher=$(pgrep -P "$wpid" -f 'aq-run: launcher')
+	wait_for 10 waiting_in_poll "$wpid"
+	# The launcher reads nothing: the job and the signal both wait.
+	kill -STOP "$launcher"
+	put_ok 1 -c "sleep 60 # $(tag a)"
+	wait_for 30 job_active 1
+	run --separate-stderr timeout 30 aq-cancel 1
+	assert_success
+	wait_for 30 grep -q 'job 1: cancelled' worker.log
+	kill -CONT "$launcher"
+	wait_for 30 job_done 1
+	outcomes_are 1=cancelled
+	# SIGTERM, not SIGKILL after the grace: the signal was not lost
+	job_is 1 .signal 15
+}
+
 @test "aq-cancel -w of a job asked to stop before waits all the same" {
 	put_ok 1 -c "trap '' TERM; echo started >started; sleep 60 # $(tag a)"
 	start_worker --grace 2s
