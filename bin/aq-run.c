@@ -621,7 +621,7 @@ struct lmsg {
 
 /* A job to start, as read from its slot's socket. */
 struct lnext {
-	struct lreq	 rq;		/* rq.op 0: none */
+	struct lreq	 rq;
 	char		*buf;
 	int		 out;
 };
@@ -923,15 +923,15 @@ static int		 lsock_l = -1;	/* the launcher's end of the socket */
 static int		 lwake = -1;	/* eventfd: a slot thread to the main */
 static int		 leof;		/* the worker is gone */
 static int		 ssock_l[MAX_SLOTS];	/* each slot's; -1: none yet */
-static char		 sreading[MAX_SLOTS];	/* its thread reads a job */
 
 /*
  * Take slot i's next job from its socket (lmu held).  The worker sends a
  * request whole before it sends anything else, so the rest of one begun
  * is never long in coming; but a big one may not fit in the socket, and
  * a worker may be stopped in the middle of it, so the slot's thread
- * reads the rest without lmu (unlock), lest every slot wait for it.
- * Returns 1 with the job in *nx (the caller owns nx->buf and nx->out), 0
+ * reads the rest without lmu (unlock), lest every slot wait for it: the
+ * slot is free then, and nobody else reads its socket (drop_run() only
+ * does while the slot has a job).  Returns 1 with the job in *nx (the caller owns nx->buf and nx->out), 0
  * if there is none now, -1 if the worker is gone.
  */
 static int
@@ -942,8 +942,6 @@ next_run(int i, struct lnext *nx, int unlock)
 
 	if (ssock_l[i] == -1)
 		return -1;
-	if (sreading[i])
-		return 0;
 	p.fd = ssock_l[i];
 	p.events = POLLIN;
 	if (poll(&p, 1, 0) <= 0)
@@ -957,15 +955,11 @@ next_run(int i, struct lnext *nx, int unlock)
 			_exit(70);	/* not our worker */
 		if ((nx->buf = malloc(nx->rq.len + 1)) == NULL)
 			_exit(70);
-		if (unlock) {
-			sreading[i] = 1;
+		if (unlock)
 			pthread_mutex_unlock(&lmu);
-		}
 		r = recv_full(ssock_l[i], nx->buf, nx->rq.len, NULL);
-		if (unlock) {
+		if (unlock)
 			pthread_mutex_lock(&lmu);
-			sreading[i] = 0;
-		}
 		if (r == 0)
 			return 1;
 	}
@@ -979,9 +973,9 @@ next_run(int i, struct lnext *nx, int unlock)
 }
 
 /*
- * Take job id back from slot i's socket (lmu held), if it waits there
- * unstarted: it can only be first, as the slot's thread starts each job
- * it reads.  A peek, without the passed descriptor, leaves any other job
+ * Take job id back from slot i's socket (lmu held, the slot busy), if it
+ * waits there unstarted: it can only be first, as the slot's thread
+ * starts each job it reads.  A peek, without the passed descriptor, leaves any other job
  * where it is.  Returns whether it was taken.
  */
 static int
@@ -1551,9 +1545,9 @@ run_slot(int i, int early, const char *path, const struct aq_job *j,
 	iov[1].iov_len = len;
 	if (lsock == -1)
 		e = EPIPE;
-	else if (ssock[i] == -1 && (e = slot_socket(i)) != 0)
-		;
-	else if (send_full(ssock[i], iov, 2, out) == -1)
+	else if (ssock[i] == -1)
+		e = slot_socket(i);
+	if (e == 0 && send_full(ssock[i], iov, 2, out) == -1)
 		e = errno;
 	free(buf);
 	return e;
